@@ -1,0 +1,113 @@
+"""The Onezone provider registry REST API on AWS Chalice.
+
+Routes only translate HTTP to calls into `chalicelib` and back; every rule lives there.
+Paths carry the full `/api/v3/onezone` prefix so the same URLs work under `chalice local`, on
+API Gateway behind a custom domain, and in the seed's curl examples.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib import auth, bootstrap, context, providers, users
+from chalicelib.errors import OnedataError
+from chalicelib.models import CreateUserRequest, UpdatePrivilegesRequest
+from chalicelib.responses import error as handle_error
+from chalicelib.responses import handle, ok
+from chalicelib.validation import parse
+
+app = Chalice(app_name="onezone-registry")
+app.log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+logging.getLogger("chalicelib").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+
+API = "/api/v3/onezone"
+# RFC 9745: the token endpoint is deprecated (since Onezone 20.02) in favour of named/temporary
+# invite tokens; it keeps working.
+DEPRECATED = {
+    "Deprecation": "@1577836800",
+    "Link": f'<{API}/user/tokens/named>; rel="successor-version"',
+}
+
+
+def route(path: str, method: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """`app.route` for an API path, with errors rendered by `chalicelib.responses`."""
+
+    def register(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapped(**params: Any) -> Response:
+            return handle(lambda: view(**params))
+
+        app.route(API + path, methods=[method])(wrapped)
+        return view
+
+    return register
+
+
+def _request() -> Any:
+    return app.current_request
+
+
+def _caller() -> Any:
+    return auth.authenticate_user(context.current(), _request().headers)
+
+
+@route("/user", "GET")
+def get_current_user() -> Response:
+    return ok(users.describe(_caller()))
+
+
+@route("/users", "POST")
+def create_user() -> Response:
+    caller = _caller()
+    created = users.create(context.current(), caller, parse(CreateUserRequest, _request().raw_body))
+    return ok(created, status=201, headers={"Location": f"{API}/users/{created.userId}"})
+
+
+@route("/users/{user_id}/privileges", "GET")
+def get_user_privileges(user_id: str) -> Response:
+    return ok(users.get_privileges(context.current(), _caller(), user_id))
+
+
+@route("/users/{user_id}/privileges", "PATCH")
+def update_user_privileges(user_id: str) -> Response:
+    caller = _caller()
+    users.update_privileges(context.current(), caller, user_id, parse(UpdatePrivilegesRequest, _request().raw_body))
+    return ok(None, status=204)
+
+
+@route("/user/clusters/provider_registration_token", "POST")
+def create_provider_registration_token() -> Response:
+    return ok(providers.issue_registration_token(context.current(), _caller()), headers=DEPRECATED)
+
+
+@route("/providers", "POST")
+def register_provider() -> Response:
+    return ok(providers.register(context.current(), _request().raw_body))
+
+
+def _reject_other_methods() -> None:
+    """Answer methods a path does not serve with a Onedata 405, instead of a gateway default."""
+    for path, views in list(app.routes.items()):
+        allowed = ", ".join(sorted(views))
+        others = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m not in views]
+
+        def not_supported(allowed: str = allowed, **_params: str) -> Response:
+            return handle_error(OnedataError("notSupported", headers={"Allow": allowed}))
+
+        not_supported.__name__ = "not_supported_" + "".join(c if c.isalnum() else "_" for c in path)
+        app.route(path, methods=others)(not_supported)
+
+
+_reject_other_methods()
+
+
+@app.lambda_function(name="bootstrap_admin")
+def bootstrap_admin(event: dict[str, Any], _lambda_context: Any) -> dict[str, Any]:
+    """Run once after deploying: create the admin user from the configured secret."""
+    return bootstrap.run(context.current())

@@ -1,0 +1,92 @@
+"""Service settings, read once per Lambda container from environment variables.
+
+Every knob an operator turns lives here, so that `.chalice/config.json`, the local run and the
+tests all configure the same names. Nothing secret is read here: secrets are fetched from
+Secrets Manager by `chalicelib.context`, by id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RegistrationPolicy(StrEnum):
+    """Who may obtain a provider registration token (Onezone's `provider_registration_policy`)."""
+
+    OPEN = "open"
+    RESTRICTED = "restricted"
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is misconfigured; raised at the first request so it shows up in the logs."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    users_table: str
+    tokens_table: str
+    providers_table: str
+    clusters_table: str
+    identifiers_table: str
+    hosted_zone_id: str
+    zone_domain: str
+    token_key_secret_id: str
+    registration_policy: RegistrationPolicy
+    subdomain_delegation_supported: bool
+    registration_token_ttl: int
+    dns_ttl: int
+    reserved_subdomains: frozenset[str] = frozenset()
+    admin_username: str = "admin"
+    admin_password_secret_id: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigurationError(f"environment variable {name} is not set")
+            return value
+
+        def integer(name: str, default: int, low: int) -> int:
+            raw = env.get(name, str(default))
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+            if value < low:
+                raise ConfigurationError(f"{name} must be at least {low}, got {value}")
+            return value
+
+        policy = env.get("REGISTRATION_POLICY", RegistrationPolicy.RESTRICTED.value).lower()
+        try:
+            registration_policy = RegistrationPolicy(policy)
+        except ValueError:
+            raise ConfigurationError(f"REGISTRATION_POLICY must be open or restricted, got {policy!r}") from None
+        delegation = env.get("SUBDOMAIN_DELEGATION_SUPPORTED", "true").lower()
+        if delegation not in ("true", "false"):
+            raise ConfigurationError(f"SUBDOMAIN_DELEGATION_SUPPORTED must be true or false, got {delegation!r}")
+
+        return cls(
+            users_table=required("USERS_TABLE"),
+            tokens_table=required("TOKENS_TABLE"),
+            providers_table=required("PROVIDERS_TABLE"),
+            clusters_table=required("CLUSTERS_TABLE"),
+            identifiers_table=required("IDENTIFIERS_TABLE"),
+            hosted_zone_id=required("HOSTED_ZONE_ID").removeprefix("/hostedzone/"),
+            zone_domain=required("ZONE_DOMAIN").lower().rstrip("."),
+            token_key_secret_id=required("TOKEN_KEY_SECRET_ID"),
+            registration_policy=registration_policy,
+            subdomain_delegation_supported=delegation == "true",
+            registration_token_ttl=integer("PROVIDER_REGISTRATION_TOKEN_TTL", 86400, 60),
+            dns_ttl=integer("DNS_RECORD_TTL", 120, 1),
+            admin_username=env.get("ADMIN_USERNAME", "admin"),
+            admin_password_secret_id=env.get("ADMIN_PASSWORD_SECRET_ID") or None,
+            reserved_subdomains=frozenset(
+                label.strip().lower() for label in env.get("RESERVED_SUBDOMAINS", "").split(",") if label.strip()
+            ),
+        )

@@ -1,0 +1,40 @@
+"""What a request needs from its container: settings, AWS clients and the token root key.
+
+Built lazily on first use and kept for the life of the Lambda container (warm invocations
+reuse the clients and the key). Tests call `reset()` so that each test builds a fresh context
+inside its own moto backend; nothing else about the code changes under test.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from chalicelib.aws import Clients
+from chalicelib.config import Settings
+
+
+@dataclass
+class Context:
+    settings: Settings
+    aws: Clients
+    _root_key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def root_key(self) -> bytes:
+        """The secret every token key is derived from, read from Secrets Manager once."""
+        if self._root_key is None:
+            secret = self.aws.secretsmanager.get_secret_value(SecretId=self.settings.token_key_secret_id)
+            value = secret.get("SecretString") or secret["SecretBinary"]
+            self._root_key = value.encode() if isinstance(value, str) else bytes(value)
+        return self._root_key
+
+
+@functools.cache
+def current() -> Context:
+    return Context(settings=Settings.from_env(), aws=Clients.create())
+
+
+def reset() -> None:
+    """Forget the cached context (tests: a new moto backend or new settings)."""
+    current.cache_clear()

@@ -1,0 +1,181 @@
+"""Request and response bodies of the REST API, as pydantic models.
+
+Field names are the wire names (Onezone's camelCase), so the models double as the API's schema.
+Request models validate with the Onedata-typed fields of `chalicelib.validation`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ValidationInfo, model_validator
+
+from chalicelib.validation import (
+    Boolean,
+    Domain,
+    Email,
+    IPv4List,
+    Latitude,
+    Longitude,
+    Name,
+    NonEmptyString,
+    Port,
+    RequestModel,
+    Subdomain,
+    invalid,
+    require_string,
+)
+
+# Onezone administrative privileges this service knows about (a subset of Onezone's `oz_*`
+# privileges: those that govern users, privileges, providers, clusters and tokens).
+OZ_PRIVILEGES: tuple[str, ...] = (
+    "oz_view_privileges",
+    "oz_set_privileges",
+    "oz_users_list",
+    "oz_users_view",
+    "oz_users_create",
+    "oz_users_delete",
+    "oz_providers_list",
+    "oz_providers_view",
+    "oz_providers_invite",
+    "oz_providers_delete",
+    "oz_clusters_list",
+    "oz_clusters_view",
+    "oz_tokens_manage",
+)
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,18}[A-Za-z0-9]$")
+_FULL_NAME = re.compile(r"^[\w](?:[\w()\-\s.,']{0,48}[\w().,'])?$")
+
+
+def _username(value: Any, info: ValidationInfo) -> str:
+    if not _USERNAME.match(require_string(value, info)):
+        raise invalid("badValueUsername")
+    return value
+
+
+def _password(value: Any, info: ValidationInfo) -> str:
+    password = require_string(value, info)
+    if len(password) < 8 or ":" in password or any(ch.isspace() for ch in password):
+        raise invalid("badValuePassword")
+    return password
+
+
+def _full_name(value: Any, info: ValidationInfo) -> str:
+    if not _FULL_NAME.match(require_string(value, info).strip()):
+        raise invalid("badValueFullName")
+    return value.strip()
+
+
+def _privilege_list(value: Any, info: ValidationInfo) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise invalid("badValueListOfStrings", key=info.field_name)
+    if not set(value) <= set(OZ_PRIVILEGES):
+        raise invalid("badValueListNotAllowed", key=info.field_name, allowed=list(OZ_PRIVILEGES))
+    return sorted(set(value))
+
+
+Username = Annotated[str, BeforeValidator(_username)]
+Password = Annotated[str, BeforeValidator(_password)]
+FullName = Annotated[str, BeforeValidator(_full_name)]
+PrivilegeList = Annotated[list[str], BeforeValidator(_privilege_list)]
+
+
+# ---- requests -----------------------------------------------------------------------------
+
+
+class CreateUserRequest(RequestModel):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("username", "password")
+    username: Username
+    password: Password
+    fullName: FullName | None = None
+
+
+class UpdatePrivilegesRequest(RequestModel):
+    grant: PrivilegeList = []
+    revoke: PrivilegeList = []
+
+
+class RegisterProviderRequest(RequestModel):
+    """`POST /providers`. Which keys are required depends on `subdomainDelegation`."""
+
+    token: NonEmptyString
+    name: Name
+    adminEmail: Email
+    subdomainDelegation: Boolean
+    subdomain: Subdomain | None = None
+    ipList: IPv4List | None = None
+    opWorkerIpAddresses: IPv4List | None = None
+    opWorkerPort: Port | None = None
+    oneS3IpAddresses: IPv4List | None = None
+    oneS3Port: Port | None = None
+    domain: Domain | None = None
+    latitude: Latitude = 0.0
+    longitude: Longitude = 0.0
+
+    @classmethod
+    def required_keys(cls, data: dict[str, Any]) -> set[str]:
+        required = {"token", "name", "adminEmail", "subdomainDelegation"}
+        delegation = data.get("subdomainDelegation")
+        if delegation in (True, "true"):
+            required.add("subdomain")
+            if data.get("ipList") is None:
+                required.add("opWorkerIpAddresses")
+        elif delegation in (False, "false"):
+            required.add("domain")
+        return required
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RegisterProviderRequest:
+        """`ipList` is the deprecated name of `opWorkerIpAddresses`: both may be sent, but then
+        they must name the same addresses. OneS3 addresses and port come together."""
+        both = self.ipList is not None and self.opWorkerIpAddresses is not None
+        if both and set(self.ipList or []) != set(self.opWorkerIpAddresses or []):
+            raise invalid("badData", key="ipList", hint="ipList must equal opWorkerIpAddresses when both are given")
+        if (self.oneS3IpAddresses is None) != (self.oneS3Port is None):
+            missing = "oneS3Port" if self.oneS3Port is None else "oneS3IpAddresses"
+            raise invalid("missingRequiredValue", key=missing)
+        return self
+
+    @property
+    def worker_ips(self) -> list[str]:
+        return self.opWorkerIpAddresses if self.opWorkerIpAddresses is not None else (self.ipList or [])
+
+
+# ---- responses ----------------------------------------------------------------------------
+
+
+class TokenResponse(BaseModel):
+    token: str
+
+
+class UserResponse(BaseModel):
+    userId: str
+    username: str
+    fullName: str
+    basicAuthEnabled: bool = True
+
+
+class CreateUserResponse(BaseModel):
+    userId: str
+
+
+class PrivilegesResponse(BaseModel):
+    privileges: list[str]
+
+
+class RegisterProviderResponse(BaseModel):
+    providerId: str
+    providerRootToken: str
+    adminUserId: str
+
+
+class ErrorObject(BaseModel):
+    id: str
+    description: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorObject

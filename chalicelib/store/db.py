@@ -1,0 +1,140 @@
+"""Shared DynamoDB plumbing: attribute (de)serialization and transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from chalicelib.context import Context
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Item = dict[str, Any]
+TransactItem = dict[str, Any]
+Record = TypeVar("Record", bound=BaseModel)
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {k: _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_from_dynamo(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_from_dynamo(v) for v in value)
+    return value
+
+
+def encode(record: Mapping[str, Any]) -> Item:
+    """A plain dict as DynamoDB attribute values; `None` attributes are left out."""
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in record.items() if v is not None}
+
+
+def encode_value(value: Any) -> Item:
+    return _serializer.serialize(_to_dynamo(value))
+
+
+def decode(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values as plain Python (numbers as int/float, sets as sorted lists)."""
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def get_item(client: Any, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A strongly consistent read: every decision taken on it is re-checked by a condition anyway,
+    but clients that just wrote expect to read their own writes."""
+    response = client.get_item(TableName=table, Key=encode(key), ConsistentRead=True)
+    item = response.get("Item")
+    return decode(item) if item else None
+
+
+class Cancelled(Exception):
+    """A transaction whose conditions failed; `reasons[i]` belongs to the i-th item.
+
+    Each reason has `Code` (e.g. `ConditionalCheckFailed`, `None`) and, where the item asked for
+    `ALL_OLD`, the item as it stood, so callers can tell *which* rule was broken.
+    """
+
+    def __init__(self, reasons: Sequence[dict[str, Any]]) -> None:
+        super().__init__("transaction cancelled: " + ", ".join(str(r.get("Code")) for r in reasons))
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        return self.reasons[index].get("Code") == "ConditionalCheckFailed"
+
+    def old_item(self, index: int) -> dict[str, Any] | None:
+        item = self.reasons[index].get("Item")
+        return decode(item) if item else None
+
+
+def transact(client: Any, items: Sequence[TransactItem], request_token: str | None = None) -> None:
+    """Run `items` as one transaction; condition failures surface as `Cancelled`.
+
+    A transaction cancelled for any other reason (a conflicting concurrent transaction,
+    throttling) is re-raised as the original `ClientError`, which the error mapper answers as a
+    retryable 503.
+    """
+    kwargs: dict[str, Any] = {"TransactItems": list(items)}
+    if request_token:
+        kwargs["ClientRequestToken"] = request_token
+    try:
+        client.transact_write_items(**kwargs)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = tuple(error.response.get("CancellationReasons") or ())
+        if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+            raise
+        raise Cancelled(reasons) from error
+
+
+class Table(Generic[Record]):
+    """One table holding one kind of record, keyed by a single string attribute.
+
+    The table *name* is looked up in the settings at call time (`settings_attr`), so the same
+    code serves every stage and every moto backend.
+    """
+
+    def __init__(self, settings_attr: str, key: str, model: type[Record]) -> None:
+        self.settings_attr = settings_attr
+        self.key = key
+        self.model = model
+
+    def name(self, ctx: Context) -> str:
+        return str(getattr(ctx.settings, self.settings_attr))
+
+    def get(self, ctx: Context, key_value: str) -> Record | None:
+        item = get_item(ctx.aws.dynamodb, self.name(ctx), {self.key: key_value})
+        return self.model.model_validate(item) if item else None
+
+    def put_new_op(self, ctx: Context, record: Record, exclude: set[str] | None = None) -> TransactItem:
+        """Insert `record`; the transaction fails if an item with its key exists."""
+        return {
+            "Put": {
+                "TableName": self.name(ctx),
+                "Item": encode(record.model_dump(mode="json", exclude=exclude)),
+                "ConditionExpression": f"attribute_not_exists({self.key})",
+            }
+        }
+
+    def key_of(self, key_value: str) -> Item:
+        return encode({self.key: key_value})

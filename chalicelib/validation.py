@@ -1,0 +1,268 @@
+"""Request bodies: JSON parsing, Onedata-typed fields, and pydantic errors as Onedata errors.
+
+Every field type below raises `PydanticCustomError` whose *type is the Onedata error id* and
+whose context is the error's details, so translating a `ValidationError` is a lookup, done in one
+place (`validate`). Onezone reports one error per request: missing required keys first (in sorted
+key order), then bad values of required keys, then bad values of optional keys; `validate`
+reproduces that order.
+
+Leniency beyond Onezone, documented in the README: booleans may be sent as the strings
+"true"/"false", numbers as numeric strings (the seed's own curl example does both), and a trailing
+comma before a closing brace or bracket is tolerated (the seed's curl example has one).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+from chalicelib.errors import CATALOGUE, OnedataError
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB token must still reach `tokenTooLarge`
+_MAX_TRAILING_COMMAS = 16
+
+
+def invalid(error_id: str, **details: Any) -> PydanticCustomError:
+    """The exception a field validator raises: its type is the Onedata error id."""
+    return PydanticCustomError(error_id, error_id, details)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str) -> Any:
+    """`json.loads` that tolerates trailing commas and rejects NaN/Infinity.
+
+    A trailing comma is only removed where the decoder itself stopped at a closing `}`/`]` right
+    after a comma, i.e. in structural position, never inside a string.
+    """
+    for _ in range(_MAX_TRAILING_COMMAS):
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as error:
+            before = text[: error.pos].rstrip()
+            if error.pos < len(text) and text[error.pos] in "}]" and before.endswith(","):
+                comma = len(before) - 1
+                text = text[:comma] + " " + text[comma + 1 :]
+                continue
+            raise
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def parse_json_object(raw: bytes | None) -> dict[str, Any]:
+    """The request body as a JSON object, or `malformedData`/`badMessage` (never a 500)."""
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
+        raise OnedataError("badMessage", message=f"request body exceeds {MAX_BODY_BYTES} bytes")
+    try:
+        data = _loads((raw or b"").decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise OnedataError("malformedData") from None
+    if not isinstance(data, dict):
+        raise OnedataError("malformedData")
+    return data
+
+
+# ---- field types --------------------------------------------------------------------------
+
+
+def require_string(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str):
+        raise invalid("badValueString", key=info.field_name)
+    return value
+
+
+def _non_empty_string(value: Any, info: ValidationInfo) -> str:
+    if require_string(value, info) == "":
+        raise invalid("badValueEmpty", key=info.field_name)
+    return value
+
+
+def _boolean(value: Any, info: ValidationInfo) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise invalid("badValueBoolean", key=info.field_name)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _float(value: Any, info: ValidationInfo) -> float:
+    number = _number(value)
+    if number is None:
+        raise invalid("badValueFloat", key=info.field_name)
+    return number
+
+
+def _integer(value: Any, info: ValidationInfo) -> int:
+    number = _number(value)
+    if number is None or not number.is_integer() or (isinstance(value, float) and not value.is_integer()):
+        raise invalid("badValueInteger", key=info.field_name)
+    return int(number)
+
+
+def in_range(low: float, high: float) -> BeforeValidator:
+    """Checks a value already converted by the preceding validator of the same field."""
+
+    def check(value: float, info: ValidationInfo) -> float:
+        if not low <= value <= high:
+            raise invalid("badValueNotInRange", key=info.field_name, low=low, high=high)
+        return value
+
+    return BeforeValidator(check)
+
+
+def _ipv4_list(value: Any, info: ValidationInfo) -> list[str]:
+    """A list of dotted-quad IPv4 addresses, normalised and de-duplicated (Route 53 rejects a
+    record set that lists the same value twice)."""
+    if not isinstance(value, list):
+        raise invalid("badValueListOfIPv4Addresses", key=info.field_name)
+    addresses: list[str] = []
+    for item in value:
+        try:
+            address = str(ipaddress.IPv4Address(item)) if isinstance(item, str) else None
+        except ValueError:
+            address = None
+        if address is None:
+            raise invalid("badValueListOfIPv4Addresses", key=info.field_name)
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+_NAME = re.compile(r"^[)(\w][)(\w .-]{0,126}[)(\w]$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+MAX_EMAIL_BYTES = 254
+MAX_DOMAIN_BYTES = 253
+
+
+def _name(value: Any, info: ValidationInfo) -> str:
+    if not _NAME.match(require_string(value, info)):
+        raise invalid("badValueName")
+    return value
+
+
+def _email(value: Any, info: ValidationInfo) -> str:
+    email = _non_empty_string(value, info).strip()
+    if len(email.encode()) > MAX_EMAIL_BYTES or not _EMAIL.match(email):
+        raise invalid("badValueEmail")
+    return email
+
+
+def is_domain(name: str) -> bool:
+    """A lowercase FQDN of at least two labels, or an IPv4/IPv6 address; no scheme, no port."""
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        pass
+    labels = name.split(".")
+    return len(name) <= MAX_DOMAIN_BYTES and len(labels) >= 2 and all(_LABEL.match(label) for label in labels)
+
+
+def _domain(value: Any, info: ValidationInfo) -> str:
+    domain = _non_empty_string(value, info).strip().lower().rstrip(".")
+    if not is_domain(domain):
+        raise invalid("badValueDomain")
+    return domain
+
+
+def _subdomain(value: Any, info: ValidationInfo) -> str:
+    subdomain = _non_empty_string(value, info).strip().lower()
+    if not _LABEL.match(subdomain):
+        raise invalid("badValueSubdomain")
+    return subdomain
+
+
+String = Annotated[str, BeforeValidator(require_string)]
+NonEmptyString = Annotated[str, BeforeValidator(_non_empty_string)]
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
+Float = Annotated[float, BeforeValidator(_float)]
+Latitude = Annotated[float, in_range(-90.0, 90.0), BeforeValidator(_float)]
+Longitude = Annotated[float, in_range(-180.0, 180.0), BeforeValidator(_float)]
+Port = Annotated[int, in_range(1, 65535), BeforeValidator(_integer)]
+Integer = Annotated[int, BeforeValidator(_integer)]
+IPv4List = Annotated[list[str], BeforeValidator(_ipv4_list)]
+Name = Annotated[str, BeforeValidator(_name)]
+Email = Annotated[str, BeforeValidator(_email)]
+Domain = Annotated[str, BeforeValidator(_domain)]
+Subdomain = Annotated[str, BeforeValidator(_subdomain)]
+
+
+# ---- models and error translation ---------------------------------------------------------
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: unknown keys are dropped, as Onezone does.
+
+    `REQUIRED` lists keys that must be present; subclasses with conditional requirements
+    override `required_keys`. Missing keys are reported before any value is looked at.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def required_keys(cls, data: dict[str, Any]) -> set[str]:
+        return set(cls.REQUIRED)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _required_present(cls, data: Any) -> Any:
+        missing = sorted(key for key in cls.required_keys(data) if data.get(key) is None)
+        if missing:
+            raise invalid("missingRequiredValue", key=missing[0])
+        return data
+
+
+Model = TypeVar("Model", bound=RequestModel)
+
+
+def _translate(error: ValidationError, model: type[RequestModel], data: dict[str, Any]) -> OnedataError:
+    required = model.required_keys(data)
+
+    def rank(item: Any) -> tuple[int, str]:
+        key = str(item["loc"][0]) if item["loc"] else ""
+        return (0 if key in required else 1, key)
+
+    first = min(error.errors(include_url=False), key=rank)
+    if first["type"] in CATALOGUE:
+        return OnedataError(first["type"], **first.get("ctx", {}))
+    key = str(first["loc"][0]) if first["loc"] else "body"
+    return OnedataError("badData", key=key)
+
+
+def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    """`data` as `model`, or the first `OnedataError` in Onezone's order of checks."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _translate(error, model, data) from None
+
+
+def parse(model: type[Model], raw: bytes | None) -> Model:
+    return validate(model, parse_json_object(raw))

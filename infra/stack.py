@@ -1,0 +1,99 @@
+"""Deploy `infra/template.yaml` into a moto backend (the local run, the black-box and unit tests).
+
+moto's CloudFormation creates the DynamoDB tables and the hosted zone itself. What it does not
+implement is created here *from the template's own properties*, never from a second schema:
+Secrets Manager secrets (with `GenerateSecretString`) and table TTL settings. The result maps
+each template output to the environment variable the functions read.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+TEMPLATE = Path(__file__).with_name("template.yaml")
+
+# Stack output -> environment variable of the Chalice functions.
+OUTPUT_ENV = {
+    "UsersTableName": "USERS_TABLE",
+    "TokensTableName": "TOKENS_TABLE",
+    "ProvidersTableName": "PROVIDERS_TABLE",
+    "ClustersTableName": "CLUSTERS_TABLE",
+    "IdentifiersTableName": "IDENTIFIERS_TABLE",
+    "HostedZoneId": "HOSTED_ZONE_ID",
+    "ZoneDomain": "ZONE_DOMAIN",
+    "TokenKeySecretArn": "TOKEN_KEY_SECRET_ID",
+    "AdminPasswordSecretArn": "ADMIN_PASSWORD_SECRET_ID",
+}
+
+
+def load_template() -> dict[str, Any]:
+    """The template as data (it uses only long-form intrinsics, so plain YAML reads it)."""
+    return yaml.safe_load(TEMPLATE.read_text())
+
+
+def _generate(spec: dict[str, Any]) -> str:
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-./;<=>?@[]^_`{|}~"
+    alphabet = "".join(ch for ch in alphabet if ch not in spec.get("ExcludeCharacters", ""))
+    value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    if "GenerateStringKey" in spec:
+        template = yaml.safe_load(spec.get("SecretStringTemplate", "{}")) or {}
+        return json.dumps({**template, spec["GenerateStringKey"]: value})
+    return value
+
+
+def _create_secret(session: boto3.session.Session, stack: str, logical_id: str, props: dict[str, Any]) -> str:
+    client = session.client("secretsmanager")
+    kwargs: dict[str, Any] = {"Name": props.get("Name", f"{stack}-{logical_id}")}
+    if "Description" in props:
+        kwargs["Description"] = props["Description"]
+    if "SecretString" in props:
+        kwargs["SecretString"] = props["SecretString"]
+    else:
+        kwargs["SecretString"] = _generate(props.get("GenerateSecretString", {}))
+    return client.create_secret(**kwargs)["ARN"]
+
+
+def deploy(
+    session: boto3.session.Session, stack: str = "onezone-registry", parameters: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Create the stack; return the functions' environment (variable name -> value)."""
+    template = load_template()
+    cloudformation = session.client("cloudformation")
+    cloudformation.create_stack(
+        StackName=stack,
+        TemplateBody=TEMPLATE.read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
+    )
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cloudformation.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+        if r.get("PhysicalResourceId")  # moto lists the resources it skipped with empty ids
+    }
+
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::SecretsManager::Secret" and logical_id not in physical:
+            physical[logical_id] = _create_secret(session, stack, logical_id, props)
+        ttl = props.get("TimeToLiveSpecification")
+        if resource["Type"] == "AWS::DynamoDB::Table" and ttl:
+            session.client("dynamodb").update_time_to_live(TableName=physical[logical_id], TimeToLiveSpecification=ttl)
+
+    for name, output in template["Outputs"].items():
+        value = output["Value"]
+        if name not in outputs and isinstance(value, dict) and "Ref" in value:
+            outputs[name] = physical[value["Ref"]]
+    missing = set(OUTPUT_ENV) - set(outputs)
+    if missing:
+        raise RuntimeError(f"stack {stack} did not produce outputs {sorted(missing)}")
+    return {env: outputs[output] for output, env in OUTPUT_ENV.items()}

@@ -1,0 +1,130 @@
+"""Fixtures: a moto backend holding the infra stack, and the app behind `chalice.test.Client`.
+
+Every test gets a fresh `mock_aws` backend with `infra/template.yaml` deployed into it, so the
+tables and zone under test are the ones AWS would get. Settings are plain environment variables;
+the `local` stage of `.chalice/config.json` sets none of them, so what a test sets holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from chalicelib import context, passwords, users
+from chalicelib.models import OZ_PRIVILEGES
+from chalicelib.store import users as user_store
+from infra import stack
+
+USER_PASSWORD = "user-secret-1"
+# Tests create many users; a cheap KDF keeps them fast. Hashes carry their parameters, so the
+# service verifies these exactly as it verifies production-strength ones.
+FAST_KDF = passwords.KdfParams(log2_n=4, r=1, p=1)
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials, and nothing that could point boto3 at a real endpoint."""
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def stack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    with mock_aws():
+        outputs = stack.deploy(boto3.session.Session(), parameters={"Stage": "local", "ZoneDomain": "onezone.test"})
+        for name, value in outputs.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("REGISTRATION_POLICY", "open")
+        monkeypatch.setenv("SUBDOMAIN_DELEGATION_SUPPORTED", "true")
+        context.reset()
+        yield outputs
+        context.reset()
+
+
+@dataclass
+class Api:
+    """The app over `chalice.test.Client`, with helpers that keep tests about behaviour."""
+
+    client: Client
+    env: dict[str, str]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+    ):
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        return getattr(self.client.http, method.lower())(f"/api/v3/onezone{path}", headers=sent, body=payload)
+
+    @staticmethod
+    def basic(username: str, password: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+    def create_user(self, username: str, privileges: tuple[str, ...] = ()) -> str:
+        """A user created straight in the users table (with a fast KDF); returns its id."""
+        user = user_store.UserRecord(
+            userId=users.new_id(),
+            username=username,
+            fullName=username.title(),
+            passwordHash=passwords.hash_password(USER_PASSWORD, FAST_KDF),
+            privileges=sorted(privileges),
+            createdAt=0,
+        )
+        user_store.create(context.current(), user)
+        return user.userId
+
+    def registration_token(self, username: str) -> str:
+        response = self.call(
+            "POST", "/user/clusters/provider_registration_token", headers=self.basic(username, USER_PASSWORD)
+        )
+        assert response.status_code == 200, response.body
+        return response.json_body["token"]
+
+    def set_policy(self, monkeypatch: pytest.MonkeyPatch, policy: str) -> None:
+        monkeypatch.setenv("REGISTRATION_POLICY", policy)
+        context.reset()
+
+
+@pytest.fixture
+def api(stack_env: dict[str, str]) -> Iterator[Api]:
+    with Client(_app(), stage_name="local") as client:
+        yield Api(client=client, env=stack_env)
+
+
+@pytest.fixture
+def admin(api: Api) -> str:
+    """The bootstrap admin, holding every privilege (created with a fast KDF)."""
+    return api.create_user("admin", OZ_PRIVILEGES)
+
+
+def _app() -> Any:
+    import app
+
+    return app.app
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    """The Onedata error object of a response, after checking its shape and content type."""
+    assert response.headers["Content-Type"] == "application/json"
+    body = json.loads(response.body)
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert {"id", "description"} <= set(error) <= {"id", "description", "details"}
+    return error
