@@ -1,4 +1,8 @@
-"""The users table: one item per Onezone user, keyed by `userId`."""
+"""The users table: one item per Onezone user, keyed by `userId`.
+
+Attribute names go through `ExpressionAttributeNames` (`clusters` and `privileges` are DynamoDB
+reserved words).
+"""
 
 from __future__ import annotations
 
@@ -50,8 +54,9 @@ def replace_privileges(ctx: Context, user_id: str, old: list[str], new: list[str
         ctx.aws.dynamodb.update_item(
             TableName=TABLE.name(ctx),
             Key=TABLE.key_of(user_id),
-            UpdateExpression="SET privileges = :new",
-            ConditionExpression="attribute_exists(userId) AND privileges = :old",
+            UpdateExpression="SET #privileges = :new",
+            ConditionExpression="attribute_exists(userId) AND #privileges = :old",
+            ExpressionAttributeNames={"#privileges": "privileges"},
             ExpressionAttributeValues={":new": db.encode_value(new), ":old": db.encode_value(old)},
         )
     except ctx.aws.dynamodb.exceptions.ConditionalCheckFailedException:
@@ -65,14 +70,18 @@ def join_cluster_op(ctx: Context, user_id: str, cluster_id: str, required_privil
     condition = "attribute_exists(userId)"
     values: dict[str, Any] = {":cluster": {"SS": [cluster_id]}}
     if required_privilege:
-        condition += " AND contains(privileges, :privilege)"
+        condition += " AND contains(#privileges, :privilege)"
         values[":privilege"] = db.encode_value(required_privilege)
     return {
         "Update": {
             "TableName": TABLE.name(ctx),
             "Key": TABLE.key_of(user_id),
-            "UpdateExpression": "ADD clusters :cluster",
+            "UpdateExpression": "ADD #clusters :cluster",
             "ConditionExpression": condition,
+            "ExpressionAttributeNames": {
+                "#clusters": "clusters",
+                **({"#privileges": "privileges"} if required_privilege else {}),
+            },
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
@@ -85,7 +94,8 @@ def has_privilege_op(ctx: Context, user_id: str, privilege: str) -> db.TransactI
         "ConditionCheck": {
             "TableName": TABLE.name(ctx),
             "Key": TABLE.key_of(user_id),
-            "ConditionExpression": "contains(privileges, :privilege)",
+            "ConditionExpression": "contains(#privileges, :privilege)",
+            "ExpressionAttributeNames": {"#privileges": "privileges"},
             "ExpressionAttributeValues": {":privilege": db.encode_value(privilege)},
         }
     }
