@@ -5,9 +5,9 @@ For a provider with subdomain `krk` in zone `onezone.example.com`:
 - `s3.krk.onezone.example.com.` A -> the OneS3 IPs, when the provider runs OneS3
 A service without IPs gets no record (Onepanel may register with `[]` and set IPs later).
 
-Records are written with `CREATE`, never `UPSERT`: Route 53 then refuses to overwrite a record
-that already exists, a second guard (after the identifiers table) against two providers sharing
-a name, and the exact values written are what `delete` removes when a registration is undone.
+Records are only ever written by the holder of the subdomain's reservation in the identifiers
+table (`chalicelib.store.identifiers`), so `UPSERT` is safe and also heals a record left behind by
+a crashed attempt; `delete` removes exactly the values written, when a registration is undone.
 """
 
 from __future__ import annotations
@@ -79,23 +79,13 @@ def _invalid_batch(error: ClientError) -> str | None:
     return None
 
 
-def create(ctx: Context, records: list[RecordSet]) -> None:
-    """Write `records`, all or none (a change batch is atomic in Route 53).
-
-    A record that already exists means another provider holds the name: `badValueIdentifierOccupied`.
-    """
-    if not records:
-        return
-    try:
+def upsert(ctx: Context, records: list[RecordSet]) -> None:
+    """Write `records`, all or none (a change batch is atomic in Route 53)."""
+    if records:
         ctx.aws.route53.change_resource_record_sets(
             HostedZoneId=ctx.settings.hosted_zone_id,
-            ChangeBatch=change_batch("CREATE", records, ctx.settings.dns_ttl),
+            ChangeBatch=change_batch("UPSERT", records, ctx.settings.dns_ttl),
         )
-    except ClientError as error:
-        message = _invalid_batch(error)
-        if message is not None and "already exists" in message:
-            raise OnedataError("badValueIdentifierOccupied", key="subdomain") from None
-        raise
 
 
 def delete(ctx: Context, records: list[RecordSet]) -> None:

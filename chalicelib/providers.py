@@ -4,15 +4,16 @@ Registration order (Onezone's checks, then our writes):
 1. `subdomainDelegationNotSupported`, required keys, values, coordinates (`validation`);
 2. the token: parse (`badValueToken`), signature, caveats, record, invite type, uses left, the
    issuer's right to invite and the admin user's existence - all before anything is written;
-3. the subdomain: reserved labels, then whether another provider holds it;
-4. DNS records are CREATEd in Route 53 (refused if they already exist);
-5. one DynamoDB transaction: use the token (condition: still usable), claim the subdomain
-   (condition: free), put provider, cluster and root token, add the cluster to the admin user
+3. the subdomain: reserved labels, then an atomic reservation in the identifiers table
+   (conditional put: taken -> `badValueIdentifierOccupied`);
+4. the DNS records are written in Route 53 (only the reservation holder writes that name);
+5. one DynamoDB transaction: use the token (condition: still usable), confirm the reservation
+   (condition: still ours), put provider, cluster and root token, add the cluster to the admin user
    (condition: user exists and, under the restricted policy, the issuer still may invite).
-If step 5 fails for any reason the DNS records of step 4 are deleted again, so a failed request
-leaves no provider, no cluster, no claim, no record and an unused token. The conditions of step 5,
-not the reads of steps 2-3, are what make the token single-use and the subdomain unique under
-concurrent requests; the reads only give early, precise errors.
+If step 4 or 5 fails for any reason, the records of step 4 are deleted and the reservation of
+step 3 released, so a failed request leaves no provider, no cluster, no claim, no DNS record and an
+unused token. The conditions, not the reads of step 2, are what make the token single-use and the
+subdomain unique under concurrent requests; the reads only give early, precise errors.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def register(ctx: Context, body: bytes | None) -> RegisterProviderResponse:
     request = validate(RegisterProviderRequest, data)
     invite = _usable_invite(ctx, request.token)
     if request.subdomainDelegation:
-        _check_subdomain_free(ctx, request.subdomain or "")
+        dns.check_subdomain(ctx, request.subdomain or "")
     return _create(ctx, request, invite)
 
 
@@ -83,12 +84,6 @@ def _usable_invite(ctx: Context, serialized: str) -> TokenRecord:
 
 def _restricted(ctx: Context) -> bool:
     return ctx.settings.registration_policy is RegistrationPolicy.RESTRICTED
-
-
-def _check_subdomain_free(ctx: Context, subdomain: str) -> None:
-    dns.check_subdomain(ctx, subdomain)
-    if identifiers.owner(ctx, identifiers.SUBDOMAIN, subdomain) is not None:
-        raise OnedataError("badValueIdentifierOccupied", key="subdomain")
 
 
 def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord) -> RegisterProviderResponse:
@@ -117,11 +112,18 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord)
         else []
     )
 
-    dns.create(ctx, records)
+    subdomain = provider.subdomain
+    if subdomain and not identifiers.reserve(ctx, identifiers.SUBDOMAIN, subdomain, provider_id, now):
+        raise OnedataError("badValueIdentifierOccupied", key="subdomain")
+    written: list[dns.RecordSet] = []
     try:
+        dns.upsert(ctx, records)
+        written = records
         _commit(ctx, invite, provider, cluster, root_token)
     except BaseException:
-        dns.undo(ctx, records, reference=provider_id)
+        dns.undo(ctx, written, reference=provider_id)
+        if subdomain:
+            _release(ctx, subdomain, provider_id)
         raise
     log.info("registered provider %s (admin %s, domain %s)", provider_id, admin_id, provider.domain)
     return RegisterProviderResponse(
@@ -129,6 +131,14 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord)
         providerRootToken=tokens.serialize(ctx, root_token),
         adminUserId=admin_id,
     )
+
+
+def _release(ctx: Context, subdomain: str, provider_id: str) -> None:
+    """Compensation: give the subdomain back. If that fails too, the reservation simply expires."""
+    try:
+        identifiers.release(ctx, identifiers.SUBDOMAIN, subdomain, provider_id)
+    except Exception:
+        log.exception("could not release subdomain %r of failed registration %s", subdomain, provider_id)
 
 
 def _provider_record(
@@ -172,9 +182,7 @@ def _commit(
     if must_invite and not issuer_is_admin:
         ops["issuer"] = user_store.has_privilege_op(ctx, invite.subjectId, must_invite)
     if provider.subdomain:
-        ops["subdomain"] = identifiers.claim_op(
-            ctx, identifiers.SUBDOMAIN, provider.subdomain, provider.providerId, provider.createdAt
-        )
+        ops["subdomain"] = identifiers.confirm_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider.providerId)
     names = list(ops)
     try:
         db.transact(ctx.aws.dynamodb, list(ops.values()), request_token=provider.providerId)

@@ -1,11 +1,19 @@
 """The identifiers table: one item per unique name (`username:<name>`, `subdomain:<label>`).
 
 DynamoDB has no unique secondary indexes, so uniqueness is an item whose key *is* the name,
-written with `attribute_not_exists` inside the same transaction as the record that owns it.
+written with `attribute_not_exists`:
+- usernames are claimed inside the transaction that creates the user (`claim_op`);
+- subdomains are *reserved* before their DNS records are written and *confirmed* in the
+  registration transaction (`reserve`, `confirm_op`, `release`). The reservation is the lock that
+  makes the DNS change safe: only the holder writes records for that name, so a failed
+  registration can remove exactly what it wrote without touching anybody else's records. A
+  reservation abandoned by a crashed function expires after `PENDING_SECONDS` (longer than any
+  Lambda invocation) and may then be taken over.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from chalicelib.context import Context
@@ -13,6 +21,7 @@ from chalicelib.store import db
 
 USERNAME = "username"
 SUBDOMAIN = "subdomain"
+PENDING_SECONDS = 300
 
 
 def key(kind: str, name: str) -> str:
@@ -20,7 +29,7 @@ def key(kind: str, name: str) -> str:
 
 
 def claim_op(ctx: Context, kind: str, name: str, owner_id: str, created_at: int) -> db.TransactItem:
-    """Claim `name` for `owner_id`; the transaction fails if anyone holds it."""
+    """Claim `name` for `owner_id` for good; the transaction fails if anyone holds it."""
     return {
         "Put": {
             "TableName": ctx.settings.identifiers_table,
@@ -35,3 +44,58 @@ def owner(ctx: Context, kind: str, name: str) -> str | None:
         ctx.aws.dynamodb, ctx.settings.identifiers_table, {"identifier": key(kind, name)}
     )
     return item["ownerId"] if item else None
+
+
+def reserve(ctx: Context, kind: str, name: str, owner_id: str, now: int) -> bool:
+    """Reserve `name` for `owner_id` until confirmed; False if someone holds it."""
+    try:
+        ctx.aws.dynamodb.put_item(
+            TableName=ctx.settings.identifiers_table,
+            Item=db.encode(
+                {
+                    "identifier": key(kind, name),
+                    "ownerId": owner_id,
+                    "pending": True,
+                    "createdAt": now,
+                    "pendingUntil": now + PENDING_SECONDS,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(identifier) OR (#pending = :true AND pendingUntil < :now)",
+            ExpressionAttributeNames={"#pending": "pending"},
+            ExpressionAttributeValues={":true": db.encode_value(True), ":now": db.encode_value(now)},
+        )
+    except ctx.aws.dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def _held_while_pending(owner_id: str) -> dict[str, Any]:
+    return {
+        "ConditionExpression": "ownerId = :owner AND #pending = :true",
+        "ExpressionAttributeNames": {"#pending": "pending"},
+        "ExpressionAttributeValues": {":owner": db.encode_value(owner_id), ":true": db.encode_value(True)},
+    }
+
+
+def confirm_op(ctx: Context, kind: str, name: str, owner_id: str) -> db.TransactItem:
+    """Turn our reservation into a claim; fails if the reservation is no longer ours."""
+    condition = _held_while_pending(owner_id)
+    return {
+        "Update": {
+            "TableName": ctx.settings.identifiers_table,
+            "Key": db.encode({"identifier": key(kind, name)}),
+            "UpdateExpression": "SET #pending = :false REMOVE pendingUntil",
+            **condition,
+            "ExpressionAttributeValues": {**condition["ExpressionAttributeValues"], ":false": db.encode_value(False)},
+        }
+    }
+
+
+def release(ctx: Context, kind: str, name: str, owner_id: str) -> None:
+    """Drop our reservation (never a confirmed claim, never somebody else's)."""
+    with contextlib.suppress(ctx.aws.dynamodb.exceptions.ConditionalCheckFailedException):
+        ctx.aws.dynamodb.delete_item(
+            TableName=ctx.settings.identifiers_table,
+            Key=db.encode({"identifier": key(kind, name)}),
+            **_held_while_pending(owner_id),
+        )

@@ -1,0 +1,92 @@
+"""Route 53 change batches and subdomain rules (module level, against moto's Route 53)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from chalicelib import context, dns
+from chalicelib.errors import OnedataError
+
+
+def zone_records(zone_id: str) -> dict[str, list[str]]:
+    sets = boto3.client("route53").list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    return {s["Name"]: sorted(r["Value"] for r in s["ResourceRecords"]) for s in sets if s["Type"] == "A"}
+
+
+def test_record_sets_for_workers_and_ones3(stack_env: dict[str, str]) -> None:
+    records = dns.record_sets(context.current(), "krk", ["192.0.2.1"], ["192.0.2.9"])
+    assert records == [
+        dns.RecordSet("krk.onezone.test.", ("192.0.2.1",)),
+        dns.RecordSet("s3.krk.onezone.test.", ("192.0.2.9",)),
+    ]
+
+
+def test_services_without_ips_get_no_record(stack_env: dict[str, str]) -> None:
+    assert dns.record_sets(context.current(), "krk", [], []) == []
+    assert dns.record_sets(context.current(), "krk", [], ["192.0.2.9"]) == [
+        dns.RecordSet("s3.krk.onezone.test.", ("192.0.2.9",))
+    ]
+
+
+def test_change_batch_shape() -> None:
+    batch = dns.change_batch("CREATE", [dns.RecordSet("a.z.", ("192.0.2.1", "192.0.2.2"))], ttl=120)
+    assert batch["Changes"] == [
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": "a.z.",
+                "Type": "A",
+                "TTL": 120,
+                "ResourceRecords": [{"Value": "192.0.2.1"}, {"Value": "192.0.2.2"}],
+            },
+        }
+    ]
+
+
+def test_upsert_then_delete_round_trip(stack_env: dict[str, str]) -> None:
+    ctx = context.current()
+    records = dns.record_sets(ctx, "krk", ["192.0.2.1", "192.0.2.2"], [])
+    dns.upsert(ctx, records)
+    assert zone_records(stack_env["HOSTED_ZONE_ID"])["krk.onezone.test."] == ["192.0.2.1", "192.0.2.2"]
+    dns.delete(ctx, records)
+    assert "krk.onezone.test." not in zone_records(stack_env["HOSTED_ZONE_ID"])
+    dns.delete(ctx, records)  # already gone: not an error
+
+
+def test_upsert_replaces_a_stale_record(stack_env: dict[str, str]) -> None:
+    # Only the subdomain's reservation holder writes its records, so a leftover of a crashed
+    # attempt is simply replaced.
+    ctx = context.current()
+    dns.upsert(ctx, dns.record_sets(ctx, "krk", ["192.0.2.1"], []))
+    dns.upsert(ctx, dns.record_sets(ctx, "krk", ["192.0.2.66"], []))
+    assert zone_records(stack_env["HOSTED_ZONE_ID"])["krk.onezone.test."] == ["192.0.2.66"]
+
+
+def test_undo_never_raises(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    ctx = context.current()
+
+    def broken(**_kwargs: object) -> None:
+        raise RuntimeError("route 53 is down")
+
+    monkeypatch.setattr(ctx.aws.route53, "change_resource_record_sets", broken)
+    dns.undo(ctx, dns.record_sets(ctx, "krk", ["192.0.2.1"], []), reference="ref-1")
+    assert any("ORPHAN DNS RECORDS" in r.getMessage() and "ref-1" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("label", ["ns", "ns1", "ns42", "www"])
+def test_reserved_labels_are_occupied(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, label: str) -> None:
+    monkeypatch.setenv("RESERVED_SUBDOMAINS", "www, api")
+    context.reset()
+    with pytest.raises(OnedataError) as raised:
+        dns.check_subdomain(context.current(), label)
+    assert raised.value.id == "badValueIdentifierOccupied"
+
+
+def test_names_too_long_for_dns_are_bad_subdomains(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZONE_DOMAIN", ("z" * 60 + ".") * 3 + "test")  # 187 characters
+    context.reset()
+    dns.check_subdomain(context.current(), "a" * 50)
+    with pytest.raises(OnedataError) as raised:
+        dns.check_subdomain(context.current(), "a" * 63)
+    assert raised.value.id == "badValueSubdomain"
