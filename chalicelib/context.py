@@ -11,7 +11,9 @@ import functools
 from dataclasses import dataclass, field
 
 from chalicelib.aws import Clients
-from chalicelib.config import Settings
+from chalicelib.config import ConfigurationError, Settings
+
+MIN_ROOT_KEY_BYTES = 32
 
 
 @dataclass
@@ -26,7 +28,10 @@ class Context:
         if self._root_key is None:
             secret = self.aws.secretsmanager.get_secret_value(SecretId=self.settings.token_key_secret_id)
             value = secret.get("SecretString") or secret["SecretBinary"]
-            self._root_key = value.encode() if isinstance(value, str) else bytes(value)
+            key = value.encode() if isinstance(value, str) else bytes(value)
+            if len(key) < MIN_ROOT_KEY_BYTES:
+                raise ConfigurationError(f"the token root key must have at least {MIN_ROOT_KEY_BYTES} bytes")
+            self._root_key = key
         return self._root_key
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -65,6 +65,17 @@ def get_item(client: Any, table: str, key: Mapping[str, Any]) -> dict[str, Any] 
     response = client.get_item(TableName=table, Key=encode(key), ConsistentRead=True)
     item = response.get("Item")
     return decode(item) if item else None
+
+
+def conditional_write(call: Callable[..., Any], **request: Any) -> bool:
+    """Run one conditional DynamoDB write; False when its condition did not hold."""
+    try:
+        call(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 class Cancelled(Exception):

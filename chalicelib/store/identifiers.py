@@ -13,7 +13,6 @@ written with `attribute_not_exists`:
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from chalicelib.context import Context
@@ -48,25 +47,22 @@ def owner(ctx: Context, kind: str, name: str) -> str | None:
 
 def reserve(ctx: Context, kind: str, name: str, owner_id: str, now: int) -> bool:
     """Reserve `name` for `owner_id` until confirmed; False if someone holds it."""
-    try:
-        ctx.aws.dynamodb.put_item(
-            TableName=ctx.settings.identifiers_table,
-            Item=db.encode(
-                {
-                    "identifier": key(kind, name),
-                    "ownerId": owner_id,
-                    "pending": True,
-                    "createdAt": now,
-                    "pendingUntil": now + PENDING_SECONDS,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(identifier) OR (#pending = :true AND pendingUntil < :now)",
-            ExpressionAttributeNames={"#pending": "pending"},
-            ExpressionAttributeValues={":true": db.encode_value(True), ":now": db.encode_value(now)},
-        )
-    except ctx.aws.dynamodb.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return db.conditional_write(
+        ctx.aws.dynamodb.put_item,
+        TableName=ctx.settings.identifiers_table,
+        Item=db.encode(
+            {
+                "identifier": key(kind, name),
+                "ownerId": owner_id,
+                "pending": True,
+                "createdAt": now,
+                "pendingUntil": now + PENDING_SECONDS,
+            }
+        ),
+        ConditionExpression="attribute_not_exists(identifier) OR (#pending = :true AND pendingUntil < :now)",
+        ExpressionAttributeNames={"#pending": "pending"},
+        ExpressionAttributeValues={":true": db.encode_value(True), ":now": db.encode_value(now)},
+    )
 
 
 def _held_while_pending(owner_id: str) -> dict[str, Any]:
@@ -93,9 +89,9 @@ def confirm_op(ctx: Context, kind: str, name: str, owner_id: str) -> db.Transact
 
 def release(ctx: Context, kind: str, name: str, owner_id: str) -> None:
     """Drop our reservation (never a confirmed claim, never somebody else's)."""
-    with contextlib.suppress(ctx.aws.dynamodb.exceptions.ConditionalCheckFailedException):
-        ctx.aws.dynamodb.delete_item(
-            TableName=ctx.settings.identifiers_table,
-            Key=db.encode({"identifier": key(kind, name)}),
-            **_held_while_pending(owner_id),
-        )
+    db.conditional_write(
+        ctx.aws.dynamodb.delete_item,
+        TableName=ctx.settings.identifiers_table,
+        Key=db.encode({"identifier": key(kind, name)}),
+        **_held_while_pending(owner_id),
+    )

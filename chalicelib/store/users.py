@@ -50,18 +50,15 @@ def create(ctx: Context, user: UserRecord) -> None:
 
 def replace_privileges(ctx: Context, user_id: str, old: list[str], new: list[str]) -> bool:
     """Compare-and-set of the privilege list; False if the user is gone or changed meanwhile."""
-    try:
-        ctx.aws.dynamodb.update_item(
-            TableName=TABLE.name(ctx),
-            Key=TABLE.key_of(user_id),
-            UpdateExpression="SET #privileges = :new",
-            ConditionExpression="attribute_exists(userId) AND #privileges = :old",
-            ExpressionAttributeNames={"#privileges": "privileges"},
-            ExpressionAttributeValues={":new": db.encode_value(new), ":old": db.encode_value(old)},
-        )
-    except ctx.aws.dynamodb.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+    return db.conditional_write(
+        ctx.aws.dynamodb.update_item,
+        TableName=TABLE.name(ctx),
+        Key=TABLE.key_of(user_id),
+        UpdateExpression="SET #privileges = :new",
+        ConditionExpression="attribute_exists(userId) AND #privileges = :old",
+        ExpressionAttributeNames={"#privileges": "privileges"},
+        ExpressionAttributeValues={":new": db.encode_value(new), ":old": db.encode_value(old)},
+    )
 
 
 def join_cluster_op(ctx: Context, user_id: str, cluster_id: str, required_privilege: str | None) -> db.TransactItem:
