@@ -35,6 +35,11 @@ DEPRECATED = {
 }
 
 
+# Bodies are parsed as JSON whatever their declared type (`curl -d` without `-H` sends a form
+# type); anything unreadable is a Onedata `malformedData`, not the framework's own 415 body.
+ACCEPTED_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+
+
 def route(path: str, method: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """`app.route` for an API path, with errors rendered by `chalicelib.responses`."""
 
@@ -43,7 +48,7 @@ def route(path: str, method: str) -> Callable[[Callable[..., Response]], Callabl
         def wrapped(**params: Any) -> Response:
             return handle(lambda: view(**params))
 
-        app.route(API + path, methods=[method])(wrapped)
+        app.route(API + path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(wrapped)
         return view
 
     return register
@@ -101,7 +106,7 @@ def _reject_other_methods() -> None:
             return handle_error(OnedataError("notSupported", headers={"Allow": allowed}))
 
         not_supported.__name__ = "not_supported_" + "".join(c if c.isalnum() else "_" for c in path)
-        app.route(path, methods=others)(not_supported)
+        app.route(path, methods=others, content_types=ACCEPTED_CONTENT_TYPES)(not_supported)
 
 
 _reject_other_methods()

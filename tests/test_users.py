@@ -173,3 +173,12 @@ def test_generated_admin_secret_is_used_when_not_overridden(api: Api) -> None:
     generated = bootstrap.admin_password(context.current())
     assert len(generated) == 32
     assert generated != "password"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/json; charset=utf-8"]
+)
+def test_json_is_read_whatever_the_declared_type(api: Api, admin: str, content_type: str) -> None:
+    headers = {**api.basic("admin", USER_PASSWORD), "Content-Type": content_type}
+    body = {"username": "carol", "password": "password-1"}
+    assert api.call("POST", "/users", body=body, headers=headers).status_code == 201
