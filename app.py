@@ -15,9 +15,19 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib import auth, bootstrap, context, providers, users
+from chalicelib import auth, bootstrap, context, openapi, providers, users
 from chalicelib.errors import OnedataError
-from chalicelib.models import CreateUserRequest, UpdatePrivilegesRequest
+from chalicelib.models import (
+    CreateUserRequest,
+    CreateUserResponse,
+    PrivilegesResponse,
+    RegisterProviderRequest,
+    RegisterProviderResponse,
+    TokenResponse,
+    UpdatePrivilegesRequest,
+    UserResponse,
+)
+from chalicelib.openapi import Operation
 from chalicelib.responses import error as handle_error
 from chalicelib.responses import handle, ok
 from chalicelib.validation import parse
@@ -27,6 +37,7 @@ app.log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 logging.getLogger("chalicelib").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 API = "/api/v3/onezone"
+VERSION = "0.1.0"
 # RFC 9745: the token endpoint is deprecated (since Onezone 20.02) in favour of named/temporary
 # invite tokens; it keeps working.
 DEPRECATED = {
@@ -40,8 +51,18 @@ DEPRECATED = {
 ACCEPTED_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
 
 
-def route(path: str, method: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """`app.route` for an API path, with errors rendered by `chalicelib.responses`."""
+OPERATIONS: list[Operation] = []
+
+
+def route(
+    path: str,
+    method: str,
+    operation_id: str,
+    summary: str,
+    **spec: Any,
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """`app.route` for an API path: errors rendered by `chalicelib.responses`, and the route
+    recorded (with its request/response models in `spec`) for the OpenAPI document."""
 
     def register(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
@@ -49,6 +70,7 @@ def route(path: str, method: str) -> Callable[[Callable[..., Response]], Callabl
             return handle(lambda: view(**params))
 
         app.route(API + path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(wrapped)
+        OPERATIONS.append(Operation(method, API + path, operation_id, summary, **spec))
         return view
 
     return register
@@ -62,38 +84,79 @@ def _caller() -> Any:
     return auth.authenticate_user(context.current(), _request().headers)
 
 
-@route("/user", "GET")
+@route("/user", "GET", "getCurrentUser", "Get the current user.", response=UserResponse)
 def get_current_user() -> Response:
     return ok(users.describe(_caller()))
 
 
-@route("/users", "POST")
+@route(
+    "/users",
+    "POST",
+    "createUser",
+    "Create a user (oz_users_create).",
+    request=CreateUserRequest,
+    response=CreateUserResponse,
+    status=201,
+)
 def create_user() -> Response:
     caller = _caller()
     created = users.create(context.current(), caller, parse(CreateUserRequest, _request().raw_body))
     return ok(created, status=201, headers={"Location": f"{API}/users/{created.userId}"})
 
 
-@route("/users/{user_id}/privileges", "GET")
+@route(
+    "/users/{user_id}/privileges",
+    "GET",
+    "listUserAdminPrivileges",
+    "A user's Onezone admin privileges.",
+    response=PrivilegesResponse,
+)
 def get_user_privileges(user_id: str) -> Response:
     return ok(users.get_privileges(context.current(), _caller(), user_id))
 
 
-@route("/users/{user_id}/privileges", "PATCH")
+@route(
+    "/users/{user_id}/privileges",
+    "PATCH",
+    "updateUserAdminPrivileges",
+    "Grant or revoke Onezone admin privileges.",
+    request=UpdatePrivilegesRequest,
+    status=204,
+)
 def update_user_privileges(user_id: str) -> Response:
     caller = _caller()
     users.update_privileges(context.current(), caller, user_id, parse(UpdatePrivilegesRequest, _request().raw_body))
     return ok(None, status=204)
 
 
-@route("/user/clusters/provider_registration_token", "POST")
+@route(
+    "/user/clusters/provider_registration_token",
+    "POST",
+    "createProviderRegistrationTokenForCurrentUser",
+    "Create a provider registration token for the current user.",
+    response=TokenResponse,
+    deprecated=True,
+)
 def create_provider_registration_token() -> Response:
     return ok(providers.issue_registration_token(context.current(), _caller()), headers=DEPRECATED)
 
 
-@route("/providers", "POST")
+@route(
+    "/providers",
+    "POST",
+    "registerProvider",
+    "Register a Oneprovider.",
+    request=RegisterProviderRequest,
+    response=RegisterProviderResponse,
+    public=True,
+)
 def register_provider() -> Response:
     return ok(providers.register(context.current(), _request().raw_body))
+
+
+@route("/openapi.json", "GET", "getOpenApiDocument", "This API's OpenAPI document.", public=True)
+def get_openapi_document() -> Response:
+    return ok(openapi.document(OPERATIONS, VERSION))
 
 
 def _reject_other_methods() -> None:

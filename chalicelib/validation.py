@@ -19,7 +19,15 @@ import math
 import re
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from chalicelib.errors import CATALOGUE, OnedataError
@@ -198,19 +206,49 @@ def _subdomain(value: Any, info: ValidationInfo) -> str:
     return subdomain
 
 
+_NUMERIC_STRING = {"type": "string", "pattern": r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"}
+
+
+def _number_schema(kind: str, low: float, high: float) -> WithJsonSchema:
+    """Numbers, or numeric strings (the seed's curl example sends coordinates as strings)."""
+    return WithJsonSchema({"anyOf": [{"type": kind, "minimum": low, "maximum": high}, _NUMERIC_STRING]})
+
+
 String = Annotated[str, BeforeValidator(require_string)]
-NonEmptyString = Annotated[str, BeforeValidator(_non_empty_string)]
-Boolean = Annotated[bool, BeforeValidator(_boolean)]
-Float = Annotated[float, BeforeValidator(_float)]
-Latitude = Annotated[float, in_range(-90.0, 90.0), BeforeValidator(_float)]
-Longitude = Annotated[float, in_range(-180.0, 180.0), BeforeValidator(_float)]
-Port = Annotated[int, in_range(1, 65535), BeforeValidator(_integer)]
-Integer = Annotated[int, BeforeValidator(_integer)]
-IPv4List = Annotated[list[str], BeforeValidator(_ipv4_list)]
-Name = Annotated[str, BeforeValidator(_name)]
-Email = Annotated[str, BeforeValidator(_email)]
-Domain = Annotated[str, BeforeValidator(_domain)]
-Subdomain = Annotated[str, BeforeValidator(_subdomain)]
+NonEmptyString = Annotated[str, BeforeValidator(_non_empty_string), WithJsonSchema({"type": "string", "minLength": 1})]
+Boolean = Annotated[
+    bool,
+    BeforeValidator(_boolean),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}),
+]
+Latitude = Annotated[float, in_range(-90.0, 90.0), BeforeValidator(_float), _number_schema("number", -90, 90)]
+Longitude = Annotated[float, in_range(-180.0, 180.0), BeforeValidator(_float), _number_schema("number", -180, 180)]
+Port = Annotated[int, in_range(1, 65535), BeforeValidator(_integer), _number_schema("integer", 1, 65535)]
+IPv4List = Annotated[
+    list[str],
+    BeforeValidator(_ipv4_list),
+    WithJsonSchema({"type": "array", "items": {"type": "string", "format": "ipv4"}}),
+]
+Name = Annotated[
+    str,
+    BeforeValidator(_name),
+    WithJsonSchema({"type": "string", "minLength": 2, "maxLength": 128, "pattern": _NAME.pattern}),
+]
+Email = Annotated[
+    str,
+    BeforeValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": MAX_EMAIL_BYTES}),
+]
+Domain = Annotated[
+    str,
+    BeforeValidator(_domain),
+    WithJsonSchema({"type": "string", "description": "A fully qualified domain name or an IP address."}),
+]
+Subdomain = Annotated[
+    str,
+    BeforeValidator(_subdomain),
+    WithJsonSchema({"type": "string", "pattern": _LABEL.pattern, "description": "One DNS label."}),
+]
 
 
 # ---- models and error translation ---------------------------------------------------------

@@ -1,0 +1,110 @@
+"""The OpenAPI 3 document of the API, generated from the route table and the pydantic models.
+
+`app.route` records one `Operation` per route; bodies come from the request/response models'
+own JSON schemas, errors share the Onedata error schema. Nothing here is written by hand twice:
+a new route or field shows up in the document by being declared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.models import ErrorResponse
+
+REF = "#/components/schemas/{model}"
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request.",
+    401: "Authentication error.",
+    403: "Authorization error.",
+    404: "Resource not found.",
+    405: "Operation not supported on this path.",
+    500: "Internal server error.",
+    503: "A service this operation needs is unavailable; retry later.",
+}
+SECURITY_SCHEMES = {
+    "basic": {"type": "http", "scheme": "basic"},
+    "bearer": {"type": "http", "scheme": "bearer", "description": "A Onezone access token."},
+    "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token", "description": "A Onezone access token."},
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    public: bool = False
+    deprecated: bool = False
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    @property
+    def errors(self) -> list[int]:
+        codes = [400, 404, 405, 500, 503]
+        if not self.public:
+            codes += [401, 403]
+        return sorted(codes)
+
+
+def _schema(model: type[BaseModel], schemas: dict[str, Any], mode: str) -> dict[str, str]:
+    generated = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    schemas.update(generated.pop("$defs", {}))
+    schemas[model.__name__] = generated
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    error = _schema(ErrorResponse, schemas, "serialization")
+    success: dict[str, Any] = {"description": op.summary}
+    if op.response is not None:
+        success["content"] = _json(_schema(op.response, schemas, "serialization"))
+    spec: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "responses": {
+            str(op.status): success,
+            **{str(code): {"description": ERROR_DESCRIPTIONS[code], "content": _json(error)} for code in op.errors},
+        },
+        "security": [] if op.public else [{"basic": []}, {"bearer": []}, {"token": []}],
+    }
+    if op.path_params:
+        spec["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in op.path_params
+        ]
+    if op.request is not None:
+        spec["requestBody"] = {"required": True, "content": _json(_schema(op.request, schemas, "validation"))}
+    if op.deprecated:
+        spec["deprecated"] = True
+    return spec
+
+
+def document(operations: Iterable[Operation], version: str) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in sorted(operations, key=lambda o: (o.path, o.method)):
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Onezone provider registry",
+            "version": version,
+            "description": "The provider registration part of Onezone's REST API, on AWS Lambda.",
+        },
+        "paths": paths,
+        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": SECURITY_SCHEMES},
+    }
