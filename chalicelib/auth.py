@@ -1,9 +1,10 @@
 """Who is calling: HTTP Basic credentials or an access token, as Onezone accepts them.
 
 Accepted, in this order: `X-Auth-Token: <token>`, `Authorization: Bearer <token>`,
-`Authorization: Basic <base64 username:password>`. Every failure is a 401 whose `authError`
-says why, except a valid token of a non-user subject (a provider) on a user endpoint: that
-identity is known but not allowed, hence 403.
+`Authorization: Basic <base64 username:password>`. Users authenticate with either; providers
+with their root token. Every failure is a 401 whose `authError` says why, except a valid
+identity of the wrong kind (a provider on a user endpoint, or the reverse): that identity is
+known but not allowed, hence 403.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from collections.abc import Mapping
 from chalicelib import passwords, tokens
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError, unauthorized
+from chalicelib.store import providers as provider_store
 from chalicelib.store import users as user_store
-from chalicelib.store.tokens import SubjectType
+from chalicelib.store.providers import ProviderRecord
+from chalicelib.store.tokens import SubjectType, TokenRecord
 from chalicelib.store.users import UserRecord
 
 
@@ -25,19 +28,47 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
-def authenticate_user(ctx: Context, headers: Mapping[str, str]) -> UserRecord:
-    """The user behind the request's credentials, or a 401/403 `OnedataError`."""
+def _credentials(headers: Mapping[str, str]) -> tuple[str, str]:
+    """(`"basic"`, base64 credentials) or (`"token"`, serialized token); 401 if there are none."""
     token = _header(headers, "x-auth-token")
     if token is None and (authorization := _header(headers, "authorization")):
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() == "basic":
-            return _basic(ctx, credentials.strip())
+            return "basic", credentials.strip()
         if scheme.lower() != "bearer":
             raise unauthorized(OnedataError("badToken"))
         token = credentials.strip()
     if not token:
         raise unauthorized()
-    return _access_token(ctx, token)
+    return "token", token
+
+
+def authenticate_user(ctx: Context, headers: Mapping[str, str]) -> UserRecord:
+    """The user behind the request's credentials, or a 401/403 `OnedataError`."""
+    kind, credentials = _credentials(headers)
+    if kind == "basic":
+        return _basic(ctx, credentials)
+    record = _access_token(ctx, credentials)
+    if record.subjectType is not SubjectType.USER:
+        raise OnedataError("forbidden", hint="this operation is for users, not providers")
+    user = user_store.get(ctx, record.subjectId)
+    if user is None:
+        raise unauthorized(OnedataError("tokenSubjectInvalid"))
+    return user
+
+
+def authenticate_provider(ctx: Context, headers: Mapping[str, str]) -> ProviderRecord:
+    """The provider behind an access token (its root token), or a 401/403 `OnedataError`."""
+    kind, credentials = _credentials(headers)
+    if kind == "basic":
+        raise OnedataError("forbidden", hint="this operation is for providers, authenticated with a token")
+    record = _access_token(ctx, credentials)
+    if record.subjectType is not SubjectType.PROVIDER:
+        raise OnedataError("forbidden", hint="this operation is for providers, not users")
+    provider = provider_store.TABLE.get(ctx, record.subjectId)
+    if provider is None:
+        raise unauthorized(OnedataError("tokenSubjectInvalid"))
+    return provider
 
 
 def _basic(ctx: Context, credentials: str) -> UserRecord:
@@ -57,18 +88,13 @@ def _basic(ctx: Context, credentials: str) -> UserRecord:
     return user
 
 
-def _access_token(ctx: Context, serialized: str) -> UserRecord:
+def _access_token(ctx: Context, serialized: str) -> TokenRecord:
     try:
         verified = tokens.verify(ctx, tokens.parse(serialized))
         tokens.require_access_token(verified.record)
     except OnedataError as error:
         raise unauthorized(error) from None
-    if verified.record.subjectType is not SubjectType.USER:
-        raise OnedataError("forbidden")
-    user = user_store.get(ctx, verified.record.subjectId)
-    if user is None:
-        raise unauthorized(OnedataError("tokenSubjectInvalid"))
-    return user
+    return verified.record
 
 
 def require_privilege(user: UserRecord, privilege: str) -> None:

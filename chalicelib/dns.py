@@ -7,13 +7,16 @@ A service without IPs gets no record (Onepanel may register with `[]` and set IP
 
 Records are only ever written by the holder of the subdomain's reservation in the identifiers
 table (`chalicelib.store.identifiers`), so `UPSERT` is safe and also heals a record left behind by
-a crashed attempt; `delete` removes exactly the values written, when a registration is undone.
+a crashed attempt. Every change goes through `transition`, which undoes it if the DynamoDB
+transaction it accompanies fails.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +57,13 @@ def record_sets(ctx: Context, subdomain: str, worker_ips: list[str], ones3_ips: 
     return [RecordSet(name, tuple(ips)) for name, ips in wanted if ips]
 
 
-def change_batch(action: str, records: list[RecordSet], ttl: int) -> dict[str, Any]:
-    """A Route 53 change batch applying `action` to every record set."""
+Change = tuple[str, RecordSet]  # (Route 53 action, record set)
+
+
+def change_batch(changes: list[Change], ttl: int) -> dict[str, Any]:
+    """A Route 53 change batch; Route 53 applies it atomically."""
     return {
-        "Comment": f"onezone-registry subdomain delegation ({action.lower()})",
+        "Comment": "onezone-registry subdomain delegation",
         "Changes": [
             {
                 "Action": action,
@@ -68,50 +74,72 @@ def change_batch(action: str, records: list[RecordSet], ttl: int) -> dict[str, A
                     "ResourceRecords": [{"Value": address} for address in record.addresses],
                 },
             }
-            for record in records
+            for action, record in changes
         ],
     }
 
 
-def _invalid_batch(error: ClientError) -> str | None:
-    if error.response.get("Error", {}).get("Code") == "InvalidChangeBatch":
-        return str(error.response["Error"].get("Message", ""))
-    return None
+def changes(old: list[RecordSet], new: list[RecordSet]) -> list[Change]:
+    """What turns a zone holding `old` into one holding `new`: names that go are deleted with
+    their exact values (Route 53 requires them), names that stay or come are upserted."""
+    staying = {record.name for record in new}
+    return [("DELETE", r) for r in old if r.name not in staying] + [("UPSERT", r) for r in new if r not in old]
+
+
+def _gone(error: ClientError) -> bool:
+    details = error.response.get("Error", {})
+    return details.get("Code") == "InvalidChangeBatch" and "not found" in str(details.get("Message", ""))
+
+
+def replace(ctx: Context, old: list[RecordSet], new: list[RecordSet]) -> None:
+    """Make the zone hold `new` instead of `old`, all or nothing.
+
+    Deleting a record that is already gone counts as done: the batch is then retried without
+    its deletions.
+    """
+    batch = changes(old, new)
+    for attempt in (batch, [change for change in batch if change[0] != "DELETE"]):
+        if not attempt:
+            return
+        try:
+            ctx.aws.route53.change_resource_record_sets(
+                HostedZoneId=ctx.settings.hosted_zone_id,
+                ChangeBatch=change_batch(attempt, ctx.settings.dns_ttl),
+            )
+            return
+        except ClientError as error:
+            if not _gone(error) or attempt is not batch:
+                raise
 
 
 def upsert(ctx: Context, records: list[RecordSet]) -> None:
-    """Write `records`, all or none (a change batch is atomic in Route 53)."""
-    if records:
-        ctx.aws.route53.change_resource_record_sets(
-            HostedZoneId=ctx.settings.hosted_zone_id,
-            ChangeBatch=change_batch("UPSERT", records, ctx.settings.dns_ttl),
-        )
+    replace(ctx, [], records)
 
 
 def delete(ctx: Context, records: list[RecordSet]) -> None:
-    """Remove exactly `records`; a record that is already gone is not an error."""
-    if not records:
-        return
-    try:
-        ctx.aws.route53.change_resource_record_sets(
-            HostedZoneId=ctx.settings.hosted_zone_id,
-            ChangeBatch=change_batch("DELETE", records, ctx.settings.dns_ttl),
-        )
-    except ClientError as error:
-        message = _invalid_batch(error)
-        if message is None or "not found" not in message:
-            raise
+    replace(ctx, records, [])
 
 
-def undo(ctx: Context, records: list[RecordSet], reference: str) -> None:
-    """Best-effort compensation after a failed registration. If even that fails, the orphan is
-    logged with everything an operator needs to remove it by hand."""
+@contextmanager
+def transition(ctx: Context, old: list[RecordSet], new: list[RecordSet], reference: str) -> Iterator[None]:
+    """Switch the zone from `old` to `new` around a block (a DynamoDB transaction) and switch it
+    back if the block fails, so DNS never outlives or predates the records it stands for.
+
+    If even the switch back fails, the inconsistency is logged with everything an operator needs
+    to repair it by hand, and the block's own failure is what propagates.
+    """
+    replace(ctx, old, new)
     try:
-        delete(ctx, records)
-    except Exception:
-        log.exception(
-            "ORPHAN DNS RECORDS: could not remove %s from hosted zone %s (reference %s)",
-            [record.name for record in records],
-            ctx.settings.hosted_zone_id,
-            reference,
-        )
+        yield
+    except BaseException:
+        try:
+            replace(ctx, new, old)
+        except Exception:
+            log.exception(
+                "DNS LEFT INCONSISTENT in hosted zone %s (reference %s): wanted %s, could not remove %s",
+                ctx.settings.hosted_zone_id,
+                reference,
+                [record.name for record in old],
+                [record.name for record in new],
+            )
+        raise

@@ -97,26 +97,20 @@ class UpdatePrivilegesRequest(RequestModel):
     revoke: PrivilegeList = []
 
 
-class RegisterProviderRequest(RequestModel):
-    """`POST /providers`. Which keys are required depends on `subdomainDelegation`."""
+class DelegationRequest(RequestModel):
+    """Where a provider lives: its own `domain`, or a `subdomain` of the zone with the worker IPs
+    (`opWorkerIpAddresses`, or its deprecated name `ipList`). Which keys are required depends on
+    `subdomainDelegation`; shared by registration and `PATCH /provider/domain_config`."""
 
-    token: NonEmptyString
-    name: Name
-    adminEmail: Email
     subdomainDelegation: Boolean
     subdomain: Subdomain | None = None
     ipList: IPv4List | None = None
     opWorkerIpAddresses: IPv4List | None = None
-    opWorkerPort: Port | None = None
-    oneS3IpAddresses: IPv4List | None = None
-    oneS3Port: Port | None = None
     domain: Domain | None = None
-    latitude: Latitude = 0.0
-    longitude: Longitude = 0.0
 
     @classmethod
     def required_keys(cls, data: dict[str, Any]) -> set[str]:
-        required = {"token", "name", "adminEmail", "subdomainDelegation"}
+        required = {*cls.REQUIRED, "subdomainDelegation"}
         delegation = data.get("subdomainDelegation")
         if delegation in (True, "true"):
             required.add("subdomain")
@@ -127,20 +121,38 @@ class RegisterProviderRequest(RequestModel):
         return required
 
     @model_validator(mode="after")
-    def _consistent(self) -> RegisterProviderRequest:
-        """`ipList` is the deprecated name of `opWorkerIpAddresses`: both may be sent, but then
-        they must name the same addresses. OneS3 addresses and port come together."""
+    def _same_addresses(self) -> DelegationRequest:
+        """Both names of the worker IP list may be sent, but then they must agree."""
         both = self.ipList is not None and self.opWorkerIpAddresses is not None
         if both and set(self.ipList or []) != set(self.opWorkerIpAddresses or []):
             raise invalid("badData", key="ipList", hint="ipList must equal opWorkerIpAddresses when both are given")
-        if (self.oneS3IpAddresses is None) != (self.oneS3Port is None):
-            missing = "oneS3Port" if self.oneS3Port is None else "oneS3IpAddresses"
-            raise invalid("missingRequiredValue", key=missing)
         return self
 
     @property
     def worker_ips(self) -> list[str]:
         return self.opWorkerIpAddresses if self.opWorkerIpAddresses is not None else (self.ipList or [])
+
+
+class RegisterProviderRequest(DelegationRequest):
+    """`POST /providers`."""
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("token", "name", "adminEmail")
+    token: NonEmptyString
+    name: Name
+    adminEmail: Email
+    opWorkerPort: Port | None = None
+    oneS3IpAddresses: IPv4List | None = None
+    oneS3Port: Port | None = None
+    latitude: Latitude = 0.0
+    longitude: Longitude = 0.0
+
+    @model_validator(mode="after")
+    def _ones3_complete(self) -> RegisterProviderRequest:
+        """OneS3 addresses and port come together."""
+        if (self.oneS3IpAddresses is None) != (self.oneS3Port is None):
+            missing = "oneS3Port" if self.oneS3Port is None else "oneS3IpAddresses"
+            raise invalid("missingRequiredValue", key=missing)
+        return self
 
 
 # ---- responses ----------------------------------------------------------------------------
@@ -179,3 +191,66 @@ class ErrorObject(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorObject
+
+
+# ---- providers after registration ---------------------------------------------------------
+
+
+class ProviderDetails(BaseModel):
+    """Onezone's protected view of a provider. `online` is always false: this registry does not
+    hold the providers' connections, so it cannot know."""
+
+    providerId: str
+    name: str
+    domain: str
+    latitude: float
+    longitude: float
+    online: bool = False
+
+
+class ProviderList(BaseModel):
+    providers: list[str]
+    nextPageToken: str | None = None
+
+
+class UpdateProviderRequest(RequestModel):
+    name: Name | None = None
+    adminEmail: Email | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> UpdateProviderRequest:
+        if not self.model_fields_set - {key for key, value in self if value is None}:
+            raise invalid("missingAtLeastOneValue", keys=["adminEmail", "latitude", "longitude", "name"])
+        return self
+
+
+class DomainConfig(BaseModel):
+    subdomainDelegation: bool
+    domain: str
+    subdomain: str | None = None
+    ipList: list[str]
+
+
+class UpdateDomainConfigRequest(DelegationRequest):
+    """`PATCH /provider/domain_config`."""
+
+
+class ClusterList(BaseModel):
+    clusters: list[str]
+
+
+class ClusterDetails(BaseModel):
+    clusterId: str
+    type: str
+    serviceId: str
+    creatorId: str
+    creationTime: int
+
+
+class ZoneConfiguration(BaseModel):
+    version: str
+    domain: str
+    subdomainDelegationSupported: bool
+    providerRegistrationPolicy: str

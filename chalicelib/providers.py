@@ -115,13 +115,10 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord)
     subdomain = provider.subdomain
     if subdomain and not identifiers.reserve(ctx, identifiers.SUBDOMAIN, subdomain, provider_id, now):
         raise OnedataError("badValueIdentifierOccupied", key="subdomain")
-    written: list[dns.RecordSet] = []
     try:
-        dns.upsert(ctx, records)
-        written = records
-        _commit(ctx, invite, provider, cluster, root_token)
+        with dns.transition(ctx, [], records, reference=provider_id):
+            _commit(ctx, invite, provider, cluster, root_token)
     except BaseException:
-        dns.undo(ctx, written, reference=provider_id)
         if subdomain:
             _release(ctx, subdomain, provider_id)
         raise

@@ -30,10 +30,10 @@ def test_services_without_ips_get_no_record(stack_env: dict[str, str]) -> None:
 
 
 def test_change_batch_shape() -> None:
-    batch = dns.change_batch("CREATE", [dns.RecordSet("a.z.", ("192.0.2.1", "192.0.2.2"))], ttl=120)
+    batch = dns.change_batch([("UPSERT", dns.RecordSet("a.z.", ("192.0.2.1", "192.0.2.2")))], ttl=120)
     assert batch["Changes"] == [
         {
-            "Action": "CREATE",
+            "Action": "UPSERT",
             "ResourceRecordSet": {
                 "Name": "a.z.",
                 "Type": "A",
@@ -63,15 +63,62 @@ def test_upsert_replaces_a_stale_record(stack_env: dict[str, str]) -> None:
     assert zone_records(stack_env["HOSTED_ZONE_ID"])["krk.onezone.test."] == ["192.0.2.66"]
 
 
-def test_undo_never_raises(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+def test_changes_delete_what_goes_and_upsert_what_changes() -> None:
+    kept, moved_old, moved_new = (
+        dns.RecordSet("a.z.", ("192.0.2.1",)),
+        dns.RecordSet("b.z.", ("192.0.2.2",)),
+        dns.RecordSet("b.z.", ("192.0.2.3",)),
+    )
+    gone, added = dns.RecordSet("c.z.", ("192.0.2.4",)), dns.RecordSet("d.z.", ("192.0.2.5",))
+    assert dns.changes([kept, moved_old, gone], [kept, moved_new, added]) == [
+        ("DELETE", gone),
+        ("UPSERT", moved_new),
+        ("UPSERT", added),
+    ]
+    assert dns.changes([kept], [kept]) == []
+
+
+def test_transition_switches_back_when_the_block_fails(stack_env: dict[str, str]) -> None:
     ctx = context.current()
+    old = dns.record_sets(ctx, "krk", ["192.0.2.1"], [])
+    new = dns.record_sets(ctx, "waw", ["192.0.2.9"], ["192.0.2.10"])
+    dns.upsert(ctx, old)
+    seen: list[set[str]] = []
 
-    def broken(**_kwargs: object) -> None:
-        raise RuntimeError("route 53 is down")
+    def failing_transaction() -> None:
+        with dns.transition(ctx, old, new, reference="r"):
+            seen.append(set(zone_records(stack_env["HOSTED_ZONE_ID"])))
+            raise KeyError("the transaction failed")
 
-    monkeypatch.setattr(ctx.aws.route53, "change_resource_record_sets", broken)
-    dns.undo(ctx, dns.record_sets(ctx, "krk", ["192.0.2.1"], []), reference="ref-1")
-    assert any("ORPHAN DNS RECORDS" in r.getMessage() and "ref-1" in r.getMessage() for r in caplog.records)
+    with pytest.raises(KeyError):
+        failing_transaction()
+    assert seen == [{"waw.onezone.test.", "s3.waw.onezone.test."}]
+    assert zone_records(stack_env["HOSTED_ZONE_ID"]) == {"krk.onezone.test.": ["192.0.2.1"]}
+
+
+def test_failed_switch_back_is_logged_and_the_original_error_wins(
+    stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx = context.current()
+    records = dns.record_sets(ctx, "krk", ["192.0.2.1"], [])
+    real = ctx.aws.route53.change_resource_record_sets
+    calls: list[object] = []
+
+    def fail_after_first(**kwargs: object) -> object:
+        calls.append(kwargs)
+        if len(calls) > 1:
+            raise RuntimeError("route 53 is down")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ctx.aws.route53, "change_resource_record_sets", fail_after_first)
+
+    def failing_transaction() -> None:
+        with dns.transition(ctx, [], records, reference="ref-1"):
+            raise KeyError("the transaction failed")
+
+    with pytest.raises(KeyError):
+        failing_transaction()
+    assert any("DNS LEFT INCONSISTENT" in r.getMessage() and "ref-1" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("label", ["ns", "ns1", "ns42", "www"])

@@ -147,5 +147,34 @@ class Table(Generic[Record]):
             }
         }
 
+    def delete_op(self, ctx: Context, key_value: str) -> TransactItem:
+        """Delete the item; the transaction fails if it is already gone (someone else won)."""
+        return {
+            "Delete": {
+                "TableName": self.name(ctx),
+                "Key": self.key_of(key_value),
+                "ConditionExpression": f"attribute_exists({self.key})",
+            }
+        }
+
+    def update_op(self, ctx: Context, key_value: str, changes: Mapping[str, Any]) -> TransactItem:
+        """Set `changes` on an existing item (`None` removes the attribute)."""
+        names = {f"#a{i}": name for i, name in enumerate(changes)}
+        sets = [f"{alias} = :v{i}" for i, (alias, name) in enumerate(names.items()) if changes[name] is not None]
+        removes = [alias for alias, name in names.items() if changes[name] is None]
+        clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(removes)] if removes else [])
+        expression = " ".join(clauses)
+        values = {f":v{i}": encode_value(value) for i, value in enumerate(changes.values()) if value is not None}
+        return {
+            "Update": {
+                "TableName": self.name(ctx),
+                "Key": self.key_of(key_value),
+                "UpdateExpression": expression,
+                "ConditionExpression": f"attribute_exists({self.key})",
+                "ExpressionAttributeNames": names,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            }
+        }
+
     def key_of(self, key_value: str) -> Item:
         return encode({self.key: key_value})

@@ -95,3 +95,15 @@ def release(ctx: Context, kind: str, name: str, owner_id: str) -> None:
         Key=db.encode({"identifier": key(kind, name)}),
         **_held_while_pending(owner_id),
     )
+
+
+def release_op(ctx: Context, kind: str, name: str, owner_id: str) -> db.TransactItem:
+    """Give up a confirmed claim held by `owner_id` (deregistration, a changed subdomain)."""
+    return {
+        "Delete": {
+            "TableName": ctx.settings.identifiers_table,
+            "Key": db.encode({"identifier": key(kind, name)}),
+            "ConditionExpression": "ownerId = :owner",
+            "ExpressionAttributeValues": {":owner": db.encode_value(owner_id)},
+        }
+    }

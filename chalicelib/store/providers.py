@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
+from chalicelib.context import Context
 from chalicelib.store import db
 
 
@@ -26,3 +29,22 @@ class ProviderRecord(BaseModel):
 
 
 TABLE = db.Table("providers_table", "providerId", ProviderRecord)
+
+
+def page(ctx: Context, limit: int, start_after: str | None) -> tuple[list[str], str | None]:
+    """Up to `limit` provider ids after `start_after`, and the id to continue from (if any).
+
+    A Scan with `Limit` reads at most `limit` items per call, so a page costs what it returns,
+    never the whole table; the continuation is DynamoDB's own `LastEvaluatedKey`.
+    """
+    request: dict[str, Any] = {
+        "TableName": TABLE.name(ctx),
+        "Limit": limit,
+        "ProjectionExpression": "providerId",
+    }
+    if start_after:
+        request["ExclusiveStartKey"] = TABLE.key_of(start_after)
+    response = ctx.aws.dynamodb.scan(**request)
+    ids = [db.decode(item)["providerId"] for item in response.get("Items", [])]
+    last = response.get("LastEvaluatedKey")
+    return ids, db.decode(last)["providerId"] if last else None

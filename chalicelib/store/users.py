@@ -96,3 +96,17 @@ def has_privilege_op(ctx: Context, user_id: str, privilege: str) -> db.TransactI
             "ExpressionAttributeValues": {":privilege": db.encode_value(privilege)},
         }
     }
+
+
+def leave_cluster_op(ctx: Context, user_id: str, cluster_id: str) -> db.TransactItem:
+    """Remove `cluster_id` from the user's clusters (a no-op for a user who already left)."""
+    return {
+        "Update": {
+            "TableName": TABLE.name(ctx),
+            "Key": TABLE.key_of(user_id),
+            "UpdateExpression": "DELETE #clusters :cluster",
+            "ConditionExpression": "attribute_exists(userId)",
+            "ExpressionAttributeNames": {"#clusters": "clusters"},
+            "ExpressionAttributeValues": {":cluster": {"SS": [cluster_id]}},
+        }
+    }
