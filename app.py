@@ -15,17 +15,37 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib import auth, bootstrap, context, openapi, providers, users
+from chalicelib import (
+    auth,
+    bootstrap,
+    clusters,
+    context,
+    deregistration,
+    domain_config,
+    openapi,
+    provider_details,
+    providers,
+    users,
+    zone,
+)
 from chalicelib.errors import OnedataError
 from chalicelib.models import (
+    ClusterDetails,
+    ClusterList,
     CreateUserRequest,
     CreateUserResponse,
+    DomainConfig,
     PrivilegesResponse,
+    ProviderDetails,
+    ProviderList,
     RegisterProviderRequest,
     RegisterProviderResponse,
     TokenResponse,
+    UpdateDomainConfigRequest,
     UpdatePrivilegesRequest,
+    UpdateProviderRequest,
     UserResponse,
+    ZoneConfiguration,
 )
 from chalicelib.openapi import Operation
 from chalicelib.responses import error as handle_error
@@ -82,6 +102,10 @@ def _request() -> Any:
 
 def _caller() -> Any:
     return auth.authenticate_user(context.current(), _request().headers)
+
+
+def _provider() -> Any:
+    return auth.authenticate_provider(context.current(), _request().headers)
 
 
 @route("/user", "GET", "getCurrentUser", "Get the current user.", response=UserResponse)
@@ -152,6 +176,98 @@ def create_provider_registration_token() -> Response:
 )
 def register_provider() -> Response:
     return ok(providers.register(context.current(), _request().raw_body))
+
+
+@route("/provider", "GET", "getCurrentProvider", "The calling provider's details.", response=ProviderDetails)
+def get_current_provider() -> Response:
+    return ok(provider_details.describe(_provider()))
+
+
+@route(
+    "/provider",
+    "PATCH",
+    "updateCurrentProvider",
+    "Modify the calling provider's details.",
+    request=UpdateProviderRequest,
+    status=204,
+)
+def update_current_provider() -> Response:
+    provider = _provider()
+    provider_details.update(context.current(), provider, parse(UpdateProviderRequest, _request().raw_body))
+    return ok(None, status=204)
+
+
+@route("/provider", "DELETE", "unregisterProvider", "Deregister the calling provider.", status=204)
+def unregister_provider() -> Response:
+    deregistration.deregister(context.current(), _provider())
+    return ok(None, status=204)
+
+
+@route(
+    "/provider/domain_config",
+    "GET",
+    "getProviderDomainConfig",
+    "The calling provider's domain configuration.",
+    response=DomainConfig,
+)
+def get_provider_domain_config() -> Response:
+    return ok(domain_config.describe(_provider()))
+
+
+@route(
+    "/provider/domain_config",
+    "PATCH",
+    "updateProviderDomainConfig",
+    "Switch subdomain delegation, the subdomain or the worker IPs.",
+    request=UpdateDomainConfigRequest,
+    status=204,
+)
+def update_provider_domain_config() -> Response:
+    provider = _provider()
+    domain_config.update(context.current(), provider, _request().raw_body)
+    return ok(None, status=204)
+
+
+@route("/providers", "GET", "listProviders", "List providers (oz_providers_list).", response=ProviderList)
+def list_providers() -> Response:
+    query = _request().query_params or {}
+    caller = _caller()
+    return ok(provider_details.list_page(context.current(), caller, query.get("limit"), query.get("page_token")))
+
+
+@route("/providers/{provider_id}", "GET", "getProvider", "Get a provider's details.", response=ProviderDetails)
+def get_provider(provider_id: str) -> Response:
+    return ok(provider_details.get_for_user(context.current(), _caller(), provider_id))
+
+
+@route(
+    "/providers/{provider_id}", "DELETE", "removeProvider", "Deregister a provider (oz_providers_delete).", status=204
+)
+def remove_provider(provider_id: str) -> Response:
+    deregistration.deregister_by_admin(context.current(), _caller(), provider_id)
+    return ok(None, status=204)
+
+
+@route("/user/clusters", "GET", "listUserClusters", "The current user's clusters.", response=ClusterList)
+def list_user_clusters() -> Response:
+    return ok(clusters.of_user(_caller()))
+
+
+@route("/clusters/{cluster_id}", "GET", "getCluster", "Get a cluster's details.", response=ClusterDetails)
+def get_cluster(cluster_id: str) -> Response:
+    return ok(clusters.get(context.current(), _caller(), cluster_id))
+
+
+@route(
+    "/configuration",
+    "GET",
+    "getConfiguration",
+    "This Onezone's public configuration.",
+    response=ZoneConfiguration,
+    public=True,
+)
+def get_configuration() -> Response:
+    return ok(zone.configuration(context.current(), VERSION))
 
 
 @route("/openapi.json", "GET", "getOpenApiDocument", "This API's OpenAPI document.", public=True)

@@ -157,20 +157,31 @@ class Table(Generic[Record]):
             }
         }
 
-    def update_op(self, ctx: Context, key_value: str, changes: Mapping[str, Any]) -> TransactItem:
-        """Set `changes` on an existing item (`None` removes the attribute)."""
+    def update_op(
+        self, ctx: Context, key_value: str, changes: Mapping[str, Any], expected: Mapping[str, Any] | None = None
+    ) -> TransactItem:
+        """Set `changes` on an existing item (`None` removes the attribute), provided its
+        attributes still hold the `expected` values (optimistic concurrency)."""
         names = {f"#a{i}": name for i, name in enumerate(changes)}
         sets = [f"{alias} = :v{i}" for i, (alias, name) in enumerate(names.items()) if changes[name] is not None]
         removes = [alias for alias, name in names.items() if changes[name] is None]
         clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(removes)] if removes else [])
         expression = " ".join(clauses)
         values = {f":v{i}": encode_value(value) for i, value in enumerate(changes.values()) if value is not None}
+        condition = [f"attribute_exists({self.key})"]
+        for i, (name, value) in enumerate((expected or {}).items()):
+            names[f"#e{i}"] = name
+            if value is None:
+                condition.append(f"attribute_not_exists(#e{i})")
+            else:
+                condition.append(f"#e{i} = :e{i}")
+                values[f":e{i}"] = encode_value(value)
         return {
             "Update": {
                 "TableName": self.name(ctx),
                 "Key": self.key_of(key_value),
                 "UpdateExpression": expression,
-                "ConditionExpression": f"attribute_exists({self.key})",
+                "ConditionExpression": " AND ".join(condition),
                 "ExpressionAttributeNames": names,
                 **({"ExpressionAttributeValues": values} if values else {}),
             }

@@ -1,0 +1,60 @@
+"""Deregistering a provider (`DELETE /provider`, `DELETE /providers/{id}`), all or nothing.
+
+Everything registration created goes in one DynamoDB transaction - the provider, its cluster,
+its root token (so the token stops working at once), the users' memberships and the subdomain
+claim - wrapped in a DNS transition that removes the delegation records first and puts them back
+if the transaction fails.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib import dns
+from chalicelib.auth import require_privilege
+from chalicelib.context import Context
+from chalicelib.errors import OnedataError
+from chalicelib.provider_details import existing
+from chalicelib.store import clusters as cluster_store
+from chalicelib.store import db, identifiers
+from chalicelib.store import providers as provider_store
+from chalicelib.store import tokens as token_store
+from chalicelib.store import users as user_store
+from chalicelib.store.providers import ProviderRecord
+from chalicelib.store.users import UserRecord
+
+log = logging.getLogger(__name__)
+
+
+def delegation_records(ctx: Context, provider: ProviderRecord) -> list[dns.RecordSet]:
+    """The records Route 53 holds for `provider` (none without delegation)."""
+    if not (provider.subdomainDelegation and provider.subdomain):
+        return []
+    return dns.record_sets(ctx, provider.subdomain, provider.opWorkerIpAddresses, provider.oneS3IpAddresses)
+
+
+def deregister(ctx: Context, provider: ProviderRecord) -> None:
+    provider_id = provider.providerId
+    cluster = cluster_store.TABLE.get(ctx, provider_id)
+    ops: list[db.TransactItem] = [
+        provider_store.TABLE.delete_op(ctx, provider_id),
+        token_store.TABLE.delete_op(ctx, provider.rootTokenId),
+    ]
+    if cluster is not None:
+        ops.append(cluster_store.TABLE.delete_op(ctx, provider_id))
+        ops += [user_store.leave_cluster_op(ctx, user_id, provider_id) for user_id in sorted(cluster.members)]
+    if provider.subdomain:
+        ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
+    with dns.transition(ctx, delegation_records(ctx, provider), [], reference=provider_id):
+        try:
+            db.transact(ctx.aws.dynamodb, ops)
+        except db.Cancelled:
+            # Someone deregistered it (or changed it) first; our view of it is stale.
+            raise OnedataError("notFound") from None
+    log.info("deregistered provider %s", provider_id)
+
+
+def deregister_by_admin(ctx: Context, user: UserRecord, provider_id: str) -> None:
+    """`DELETE /providers/{id}` (privilege `oz_providers_delete`)."""
+    require_privilege(user, "oz_providers_delete")
+    deregister(ctx, existing(ctx, provider_id))
