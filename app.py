@@ -25,6 +25,7 @@ from chalicelib import (
     openapi,
     provider_details,
     providers,
+    user_tokens,
     users,
     zone,
 )
@@ -32,18 +33,26 @@ from chalicelib.errors import OnedataError
 from chalicelib.models import (
     ClusterDetails,
     ClusterList,
+    CreatedToken,
+    CreateNamedTokenRequest,
+    CreateTemporaryTokenRequest,
     CreateUserRequest,
     CreateUserResponse,
     DomainConfig,
+    ExaminedToken,
+    ExamineTokenRequest,
     PrivilegesResponse,
     ProviderDetails,
     ProviderList,
     RegisterProviderRequest,
     RegisterProviderResponse,
+    TokenIdList,
+    TokenInfo,
     TokenResponse,
     UpdateDomainConfigRequest,
     UpdatePrivilegesRequest,
     UpdateProviderRequest,
+    UpdateTokenRequest,
     UserResponse,
     ZoneConfiguration,
 )
@@ -268,6 +277,79 @@ def get_cluster(cluster_id: str) -> Response:
 )
 def get_configuration() -> Response:
     return ok(zone.configuration(context.current(), VERSION))
+
+
+@route(
+    "/user/tokens/named",
+    "POST",
+    "createNamedTokenForCurrentUser",
+    "Create a named token.",
+    request=CreateNamedTokenRequest,
+    response=CreatedToken,
+    status=201,
+)
+def create_named_token() -> Response:
+    caller = _caller()
+    created = user_tokens.create_named(context.current(), caller, parse(CreateNamedTokenRequest, _request().raw_body))
+    return ok(created, status=201, headers={"Location": f"{API}/tokens/named/{created.tokenId}"})
+
+
+@route("/user/tokens/named", "GET", "listNamedTokensOfCurrentUser", "List named tokens.", response=TokenIdList)
+def list_named_tokens() -> Response:
+    return ok(user_tokens.list_named(_caller()))
+
+
+@route(
+    "/user/tokens/temporary",
+    "POST",
+    "createTemporaryTokenForCurrentUser",
+    "Create a temporary token.",
+    request=CreateTemporaryTokenRequest,
+    response=CreatedToken,
+    status=201,
+)
+def create_temporary_token() -> Response:
+    caller = _caller()
+    body = parse(CreateTemporaryTokenRequest, _request().raw_body)
+    return ok(user_tokens.create_temporary(context.current(), caller, body), status=201)
+
+
+@route("/tokens/named/{token_id}", "GET", "getNamedToken", "Get a named token's details.", response=TokenInfo)
+def get_named_token(token_id: str) -> Response:
+    return ok(user_tokens.info(context.current(), _caller(), token_id))
+
+
+@route(
+    "/tokens/named/{token_id}",
+    "PATCH",
+    "updateNamedToken",
+    "Revoke or reinstate a named token.",
+    request=UpdateTokenRequest,
+    status=204,
+)
+def update_named_token(token_id: str) -> Response:
+    caller = _caller()
+    user_tokens.update(context.current(), caller, token_id, parse(UpdateTokenRequest, _request().raw_body))
+    return ok(None, status=204)
+
+
+@route("/tokens/named/{token_id}", "DELETE", "deleteNamedToken", "Delete a named token.", status=204)
+def delete_named_token(token_id: str) -> Response:
+    user_tokens.delete(context.current(), _caller(), token_id)
+    return ok(None, status=204)
+
+
+@route(
+    "/tokens/examine",
+    "POST",
+    "examineToken",
+    "Show what a token is.",
+    request=ExamineTokenRequest,
+    response=ExaminedToken,
+    public=True,
+)
+def examine_token() -> Response:
+    return ok(user_tokens.examine(context.current(), parse(ExamineTokenRequest, _request().raw_body).token))
 
 
 @route("/openapi.json", "GET", "getOpenApiDocument", "This API's OpenAPI document.", public=True)

@@ -44,6 +44,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
         400,
         'Bad value: provided "{key}" must be a list containing zero or more of: {allowed}.',
     ),
+    "badValueIdentifier": (400, 'Bad value: provided ID ("{key}") does not exist.'),
     "badValueIdentifierOccupied": (400, 'Bad value: provided identifier ("{key}") is already occupied.'),
     "badValueEmail": (400, "Bad value: provided e-mail is not valid."),
     "badValueName": (
@@ -105,6 +106,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "notAnInviteToken": (
         400,
         "Provided token is not an invite token of type {expectedInviteType} (received: {received}).",
+    ),
+    "tokenTimeCaveatRequired": (
+        400,
+        "You must specify a time caveat with a TTL of at most {maxTtl} seconds for a temporary token.",
     ),
     "inviteTokenUsageLimitReached": (400, "The usage limit of this invite token has been reached."),
     "inviteTokenSubjectNotAuthorized": (

@@ -7,9 +7,9 @@ Request models validate with the Onedata-typed fields of `chalicelib.validation`
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ValidationInfo, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 
 from chalicelib.validation import (
     Boolean,
@@ -254,3 +254,88 @@ class ZoneConfiguration(BaseModel):
     domain: str
     subdomainDelegationSupported: bool
     providerRegistrationPolicy: str
+
+
+# ---- tokens -------------------------------------------------------------------------------
+
+
+class TimeCaveat(BaseModel):
+    type: Literal["time"]
+    validUntil: int
+
+
+class InviteTokenType(BaseModel):
+    inviteType: Literal["registerOneprovider"]
+    adminUserId: str | None = None
+
+
+class TokenTypeSpec(BaseModel):
+    """Onezone's token type object: `{"accessToken": {}}` or `{"inviteToken": {...}}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    accessToken: dict[str, Any] | None = None
+    inviteToken: InviteTokenType | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TokenTypeSpec:
+        if (self.accessToken is None) == (self.inviteToken is None):
+            raise invalid("badData", key="type", hint="give exactly one of accessToken, inviteToken")
+        return self
+
+
+class CreateTemporaryTokenRequest(RequestModel):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("type",)
+    type: TokenTypeSpec
+    caveats: list[TimeCaveat] = []
+
+
+class CreateNamedTokenRequest(CreateTemporaryTokenRequest):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("name", "type")
+    name: Name
+    usageLimit: Annotated[int, Field(ge=1)] | Literal["infinity"] | None = None
+
+
+class CreatedToken(BaseModel):
+    tokenId: str
+    token: str
+
+
+class Subject(BaseModel):
+    type: str
+    id: str
+
+
+class TokenInfo(BaseModel):
+    id: str
+    name: str | None = None
+    persistence: str
+    subject: Subject
+    type: dict[str, Any]
+    caveats: list[TimeCaveat]
+    revoked: bool
+    usageLimit: int | Literal["infinity"] | None = None
+    usageCount: int | None = None
+    creationTime: int
+
+
+class TokenIdList(BaseModel):
+    tokens: list[str]
+
+
+class UpdateTokenRequest(RequestModel):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("revoked",)
+    revoked: Boolean
+
+
+class ExamineTokenRequest(RequestModel):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("token",)
+    token: NonEmptyString
+
+
+class ExaminedToken(BaseModel):
+    id: str
+    persistence: str
+    subject: Subject
+    type: dict[str, Any]
+    caveats: list[TimeCaveat]
+    onezoneDomain: str

@@ -97,13 +97,24 @@ class Verified:
     macaroon: Macaroon
 
 
+def authentic_record(ctx: Context, macaroon: Macaroon) -> TokenRecord:
+    """The record of a token whose signature holds (its caveats unchecked: for examining)."""
+    _check_signature(ctx, macaroon)
+    return _stored(ctx, macaroon)
+
+
+def _stored(ctx: Context, macaroon: Macaroon) -> TokenRecord:
+    record = token_store.TABLE.get(ctx, macaroon.identifier)
+    if record is None:
+        raise OnedataError("tokenInvalid")
+    return record
+
+
 def verify(ctx: Context, macaroon: Macaroon, now: int | None = None) -> Verified:
     """Signature, then caveats, then the stored record (existence and revocation)."""
     _check_signature(ctx, macaroon)
     _check_caveats(macaroon, int(time.time()) if now is None else now)
-    record = token_store.TABLE.get(ctx, macaroon.identifier)
-    if record is None:
-        raise OnedataError("tokenInvalid")
+    record = _stored(ctx, macaroon)
     if record.revoked:
         raise OnedataError("tokenRevoked")
     return Verified(record=record, macaroon=macaroon)

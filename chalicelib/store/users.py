@@ -21,6 +21,7 @@ class UserRecord(BaseModel):
     passwordHash: str = Field(repr=False)
     privileges: list[str] = []
     clusters: list[str] = []
+    namedTokens: list[str] = []
     createdAt: int
 
 
@@ -42,8 +43,8 @@ def create(ctx: Context, user: UserRecord) -> None:
         ctx.aws.dynamodb,
         [
             identifiers.claim_op(ctx, identifiers.USERNAME, user.username, user.userId, user.createdAt),
-            # `clusters` is a string set grown with ADD; a new user has none yet.
-            TABLE.put_new_op(ctx, user, exclude={"clusters"}),
+            # `clusters` and `namedTokens` are string sets grown with ADD; a new user has none yet.
+            TABLE.put_new_op(ctx, user, exclude={"clusters", "namedTokens"}),
         ],
     )
 
@@ -100,13 +101,19 @@ def has_privilege_op(ctx: Context, user_id: str, privilege: str) -> db.TransactI
 
 def leave_cluster_op(ctx: Context, user_id: str, cluster_id: str) -> db.TransactItem:
     """Remove `cluster_id` from the user's clusters (a no-op for a user who already left)."""
+    return set_member_op(ctx, user_id, "clusters", cluster_id, add=False)
+
+
+def set_member_op(ctx: Context, user_id: str, attribute: str, member: str, add: bool) -> db.TransactItem:
+    """Add `member` to, or remove it from, one of the user's string sets (`clusters`,
+    `namedTokens`); the user must exist (an update would otherwise create a stub user)."""
     return {
         "Update": {
             "TableName": TABLE.name(ctx),
             "Key": TABLE.key_of(user_id),
-            "UpdateExpression": "DELETE #clusters :cluster",
+            "UpdateExpression": f"{'ADD' if add else 'DELETE'} #set :member",
             "ConditionExpression": "attribute_exists(userId)",
-            "ExpressionAttributeNames": {"#clusters": "clusters"},
-            "ExpressionAttributeValues": {":cluster": {"SS": [cluster_id]}},
+            "ExpressionAttributeNames": {"#set": attribute},
+            "ExpressionAttributeValues": {":member": {"SS": [member]}},
         }
     }
