@@ -59,6 +59,8 @@ from chalicelib.models import (
 from chalicelib.openapi import Operation
 from chalicelib.responses import error as handle_error
 from chalicelib.responses import handle, ok
+from chalicelib.store.providers import ProviderRecord
+from chalicelib.store.users import UserRecord
 from chalicelib.validation import parse
 
 app = Chalice(app_name="onezone-registry")
@@ -109,11 +111,11 @@ def _request() -> Any:
     return app.current_request
 
 
-def _caller() -> Any:
+def _caller() -> UserRecord:
     return auth.authenticate_user(context.current(), _request().headers)
 
 
-def _provider() -> Any:
+def _provider() -> ProviderRecord:
     return auth.authenticate_provider(context.current(), _request().headers)
 
 
