@@ -26,13 +26,6 @@ from chalicelib.store.users import UserRecord
 log = logging.getLogger(__name__)
 
 
-def delegation_records(ctx: Context, provider: ProviderRecord) -> list[dns.RecordSet]:
-    """The records Route 53 holds for `provider` (none without delegation)."""
-    if not (provider.subdomainDelegation and provider.subdomain):
-        return []
-    return dns.record_sets(ctx, provider.subdomain, provider.opWorkerIpAddresses, provider.oneS3IpAddresses)
-
-
 def deregister(ctx: Context, provider: ProviderRecord) -> None:
     provider_id = provider.providerId
     cluster = cluster_store.TABLE.get(ctx, provider_id)
@@ -45,7 +38,7 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
         ops += [user_store.leave_cluster_op(ctx, user_id, provider_id) for user_id in sorted(cluster.members)]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
-    with dns.transition(ctx, delegation_records(ctx, provider), [], reference=provider_id):
+    with dns.transition(ctx, dns.provider_records(ctx, provider), [], reference=provider_id):
         try:
             db.transact(ctx.aws.dynamodb, ops)
         except db.Cancelled:

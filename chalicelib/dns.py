@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from botocore.exceptions import ClientError
 
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
+from chalicelib.store import identifiers
+from chalicelib.store.providers import ProviderRecord
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +46,48 @@ def fqdn(ctx: Context, subdomain: str) -> str:
     return f"{subdomain}.{ctx.settings.zone_domain}".lower()
 
 
+def require_support(ctx: Context, data: Mapping[str, Any]) -> None:
+    """A body asking for delegation where this Onezone offers none: Onezone checks this first,
+    before any other key of the body."""
+    if not ctx.settings.subdomain_delegation_supported and str(data.get("subdomainDelegation")).lower() == "true":
+        raise OnedataError("subdomainDelegationNotSupported")
+
+
 def check_subdomain(ctx: Context, subdomain: str) -> None:
     """Reject labels the zone reserves for itself and names too long for DNS."""
     if len(f"{ONES3_LABEL}.{fqdn(ctx, subdomain)}") > MAX_FQDN_LENGTH:
         raise OnedataError("badValueSubdomain")
     if _RESERVED.match(subdomain) or subdomain in ctx.settings.reserved_subdomains:
         raise OnedataError("badValueIdentifierOccupied", key="subdomain")
+
+
+def provider_records(ctx: Context, provider: ProviderRecord) -> list[RecordSet]:
+    """The records Route 53 holds for `provider` (none without delegation)."""
+    if not (provider.subdomainDelegation and provider.subdomain):
+        return []
+    return record_sets(ctx, provider.subdomain, provider.opWorkerIpAddresses, provider.oneS3IpAddresses)
+
+
+@contextmanager
+def reserved(ctx: Context, subdomain: str | None, owner_id: str) -> Iterator[None]:
+    """Hold a reservation of `subdomain` (if any) for `owner_id` while the block runs, and give
+    it back if the block fails; the block confirms it (`identifiers.confirm_op`) on success.
+
+    A reservation that cannot be given back (AWS failing twice) is logged and simply expires.
+    """
+    if subdomain is None:
+        yield
+        return
+    if not identifiers.reserve(ctx, identifiers.SUBDOMAIN, subdomain, owner_id, int(time.time())):
+        raise OnedataError("badValueIdentifierOccupied", key="subdomain")
+    try:
+        yield
+    except BaseException:
+        try:
+            identifiers.release(ctx, identifiers.SUBDOMAIN, subdomain, owner_id)
+        except Exception:
+            log.exception("could not release the reservation of subdomain %r for %s", subdomain, owner_id)
+        raise
 
 
 def record_sets(ctx: Context, subdomain: str, worker_ips: list[str], ones3_ips: list[str]) -> list[RecordSet]:

@@ -9,11 +9,8 @@ releases the reservation.
 
 from __future__ import annotations
 
-import time
-
 from chalicelib import dns
 from chalicelib.context import Context
-from chalicelib.deregistration import delegation_records
 from chalicelib.errors import OnedataError
 from chalicelib.models import DomainConfig, UpdateDomainConfigRequest
 from chalicelib.store import db, identifiers
@@ -33,27 +30,20 @@ def describe(provider: ProviderRecord) -> DomainConfig:
 
 def update(ctx: Context, provider: ProviderRecord, body: bytes | None) -> None:
     data = parse_json_object(body)
-    if not ctx.settings.subdomain_delegation_supported and str(data.get("subdomainDelegation")).lower() == "true":
-        raise OnedataError("subdomainDelegationNotSupported")
+    dns.require_support(ctx, data)
     request = validate(UpdateDomainConfigRequest, data)
     changed = _changed(ctx, provider, request)
     new_subdomain = changed.subdomain if changed.subdomainDelegation else None
     moving = new_subdomain is not None and new_subdomain != provider.subdomain
     if new_subdomain:
         dns.check_subdomain(ctx, new_subdomain)
-    if moving and not identifiers.reserve(
-        ctx, identifiers.SUBDOMAIN, new_subdomain, provider.providerId, int(time.time())
+    with (
+        dns.reserved(ctx, new_subdomain if moving else None, provider.providerId),
+        dns.transition(
+            ctx, dns.provider_records(ctx, provider), dns.provider_records(ctx, changed), provider.providerId
+        ),
     ):
-        raise OnedataError("badValueIdentifierOccupied", key="subdomain")
-    try:
-        with dns.transition(
-            ctx, delegation_records(ctx, provider), delegation_records(ctx, changed), provider.providerId
-        ):
-            _commit(ctx, provider, changed, moving)
-    except BaseException:
-        if moving:
-            identifiers.release(ctx, identifiers.SUBDOMAIN, new_subdomain, provider.providerId)
-        raise
+        _commit(ctx, provider, changed, moving)
 
 
 def _changed(ctx: Context, provider: ProviderRecord, request: UpdateDomainConfigRequest) -> ProviderRecord:

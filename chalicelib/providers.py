@@ -55,8 +55,7 @@ def issue_registration_token(ctx: Context, user: UserRecord) -> TokenResponse:
 def register(ctx: Context, body: bytes | None) -> RegisterProviderResponse:
     """`POST /providers`."""
     data = parse_json_object(body)
-    if not ctx.settings.subdomain_delegation_supported and str(data.get("subdomainDelegation")).lower() == "true":
-        raise OnedataError("subdomainDelegationNotSupported")
+    dns.require_support(ctx, data)
     request = validate(RegisterProviderRequest, data)
     invite = _usable_invite(ctx, request.token)
     if request.subdomainDelegation:
@@ -106,36 +105,17 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord)
         members={admin_id: CLUSTER_ADMIN_PRIVILEGES},
         createdAt=now,
     )
-    records = (
-        dns.record_sets(ctx, provider.subdomain, provider.opWorkerIpAddresses, provider.oneS3IpAddresses)
-        if provider.subdomain
-        else []
-    )
-
-    subdomain = provider.subdomain
-    if subdomain and not identifiers.reserve(ctx, identifiers.SUBDOMAIN, subdomain, provider_id, now):
-        raise OnedataError("badValueIdentifierOccupied", key="subdomain")
-    try:
-        with dns.transition(ctx, [], records, reference=provider_id):
-            _commit(ctx, invite, provider, cluster, root_token)
-    except BaseException:
-        if subdomain:
-            _release(ctx, subdomain, provider_id)
-        raise
+    with (
+        dns.reserved(ctx, provider.subdomain, provider_id),
+        dns.transition(ctx, [], dns.provider_records(ctx, provider), reference=provider_id),
+    ):
+        _commit(ctx, invite, provider, cluster, root_token)
     log.info("registered provider %s (admin %s, domain %s)", provider_id, admin_id, provider.domain)
     return RegisterProviderResponse(
         providerId=provider_id,
         providerRootToken=tokens.serialize(ctx, root_token),
         adminUserId=admin_id,
     )
-
-
-def _release(ctx: Context, subdomain: str, provider_id: str) -> None:
-    """Compensation: give the subdomain back. If that fails too, the reservation simply expires."""
-    try:
-        identifiers.release(ctx, identifiers.SUBDOMAIN, subdomain, provider_id)
-    except Exception:
-        log.exception("could not release subdomain %r of failed registration %s", subdomain, provider_id)
 
 
 def _provider_record(
