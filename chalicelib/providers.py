@@ -35,7 +35,7 @@ from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
 from chalicelib.store.clusters import CLUSTER_ADMIN_PRIVILEGES, ClusterRecord
 from chalicelib.store.providers import ProviderRecord
-from chalicelib.store.tokens import SubjectType, TokenRecord, TokenType
+from chalicelib.store.tokens import SubjectType, TokenRecord
 from chalicelib.store.users import UserRecord
 from chalicelib.validation import parse_json_object, validate
 
@@ -89,14 +89,7 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord)
     now = int(time.time())
     provider_id = secrets.token_hex(16)
     admin_id = invite.adminUserId or invite.subjectId
-    root_token = TokenRecord(
-        tokenId=tokens.new_id(),
-        type=TokenType.ACCESS,
-        subjectType=SubjectType.PROVIDER,
-        subjectId=provider_id,
-        name="provider root token",
-        createdAt=now,
-    )
+    root_token = tokens.new_record(SubjectType.PROVIDER, provider_id, now, name="provider root token")
     provider = _provider_record(ctx, request, provider_id, root_token.tokenId, admin_id, now)
     cluster = ClusterRecord(
         clusterId=provider_id,

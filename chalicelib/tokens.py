@@ -134,16 +134,37 @@ def require_access_token(record: TokenRecord) -> None:
         raise OnedataError("notAnAccessToken", received=record.inviteType or record.type.value)
 
 
+def new_record(
+    subject_type: SubjectType,
+    subject_id: str,
+    now: int,
+    *,
+    invite_admin: str | None = None,
+    **fields: object,
+) -> TokenRecord:
+    """A fresh token record: an access token of its subject, or - with `invite_admin` - a
+    provider registration invite issued by the subject for that admin user."""
+    if invite_admin is not None:
+        fields.update(type=TokenType.INVITE, inviteType=REGISTER_ONEPROVIDER, adminUserId=invite_admin)
+    return TokenRecord.model_validate(
+        {
+            "tokenId": new_id(),
+            "type": TokenType.ACCESS,
+            "subjectType": subject_type,
+            "subjectId": subject_id,
+            "createdAt": now,
+            **fields,
+        }
+    )
+
+
 def registration_invite(ctx: Context, user_id: str, now: int) -> TokenRecord:
     """A single-use provider registration invite for `user_id`, valid for the configured TTL."""
-    return TokenRecord(
-        tokenId=new_id(),
-        type=TokenType.INVITE,
-        inviteType=REGISTER_ONEPROVIDER,
-        subjectType=SubjectType.USER,
-        subjectId=user_id,
-        adminUserId=user_id,
-        createdAt=now,
+    return new_record(
+        SubjectType.USER,
+        user_id,
+        now,
+        invite_admin=user_id,
         expiresAt=now + ctx.settings.registration_token_ttl,
         usageLimit=1,
     )

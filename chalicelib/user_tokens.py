@@ -43,34 +43,18 @@ def _record(
     """The record a create request describes, after checking the caller may issue it."""
     expires = min((caveat.validUntil for caveat in request.caveats), default=None)
     invite = request.type.inviteToken
-    if invite is None:
-        return TokenRecord(
-            tokenId=tokens.new_id(),
-            type=TokenType.ACCESS,
-            subjectType=SubjectType.USER,
-            subjectId=caller.userId,
-            createdAt=now,
-            expiresAt=expires,
-            persistence=persistence,
-        )
-    if ctx.settings.registration_policy is RegistrationPolicy.RESTRICTED:
-        require_privilege(caller, "oz_providers_invite")
-    admin_id = invite.adminUserId or caller.userId
-    if admin_id != caller.userId:
-        # Making somebody else the admin of a cluster is an administrator's decision.
-        require_privilege(caller, "oz_providers_invite")
-        if user_store.get(ctx, admin_id) is None:
-            raise OnedataError("badValueIdentifier", key="adminUserId")
-    return TokenRecord(
-        tokenId=tokens.new_id(),
-        type=TokenType.INVITE,
-        inviteType=invite.inviteType,
-        subjectType=SubjectType.USER,
-        subjectId=caller.userId,
-        adminUserId=admin_id,
-        createdAt=now,
-        expiresAt=expires,
-        persistence=persistence,
+    admin_id = None
+    if invite is not None:
+        if ctx.settings.registration_policy is RegistrationPolicy.RESTRICTED:
+            require_privilege(caller, "oz_providers_invite")
+        admin_id = invite.adminUserId or caller.userId
+        if admin_id != caller.userId:
+            # Making somebody else the admin of a cluster is an administrator's decision.
+            require_privilege(caller, "oz_providers_invite")
+            if user_store.get(ctx, admin_id) is None:
+                raise OnedataError("badValueIdentifier", key="adminUserId")
+    return tokens.new_record(
+        SubjectType.USER, caller.userId, now, invite_admin=admin_id, expiresAt=expires, persistence=persistence
     )
 
 
