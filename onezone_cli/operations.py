@@ -1,0 +1,162 @@
+"""The operations the CLI knows: a static copy of the service's route table.
+
+The CLI must run where only the standard library is installed, so it cannot import `app` (which
+needs chalice, boto3 and pydantic) and it must answer `--help` without a server, so it cannot read
+`/openapi.json` either. Hence this hand-kept table. `tests/test_cli.py` compares it, field by
+field, with the OpenAPI document the app generates from its own routes and models, so a route,
+path, body field or auth rule changed in `app.py` fails the suite until this table follows.
+
+Query parameters are the one thing the OpenAPI document does not list; they are kept here and
+exercised against the real service by the black-box test.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+API_PREFIX = "/api/v3/onezone"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One REST operation, named by its OpenAPI operationId.
+
+    `path` is relative to `API_PREFIX`. `body` lists the request body's top-level fields (empty:
+    the operation takes no body) and `required` those the body schema requires; the CLI rejects
+    other keys because the service silently drops unknown ones, which would hide a typo.
+    """
+
+    operation_id: str
+    method: str
+    path: str
+    summary: str
+    body: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    query: tuple[str, ...] = ()
+    public: bool = False
+    deprecated: bool = False
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)}", self.path))
+
+    @property
+    def has_body(self) -> bool:
+        return bool(self.body)
+
+
+_DELEGATION = ("subdomainDelegation", "subdomain", "ipList", "opWorkerIpAddresses", "domain")
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("getCurrentUser", "GET", "/user", "Get the current user."),
+    Operation(
+        "createUser",
+        "POST",
+        "/users",
+        "Create a user (oz_users_create).",
+        body=("username", "password", "fullName"),
+        required=("username", "password"),
+    ),
+    Operation("listUserAdminPrivileges", "GET", "/users/{user_id}/privileges", "A user's Onezone admin privileges."),
+    Operation(
+        "updateUserAdminPrivileges",
+        "PATCH",
+        "/users/{user_id}/privileges",
+        "Grant or revoke Onezone admin privileges.",
+        body=("grant", "revoke"),
+    ),
+    Operation(
+        "createProviderRegistrationTokenForCurrentUser",
+        "POST",
+        "/user/clusters/provider_registration_token",
+        "Create a provider registration token for the current user.",
+        deprecated=True,
+    ),
+    Operation(
+        "registerProvider",
+        "POST",
+        "/providers",
+        "Register a Oneprovider.",
+        body=(
+            *_DELEGATION,
+            "token",
+            "name",
+            "adminEmail",
+            "opWorkerPort",
+            "oneS3IpAddresses",
+            "oneS3Port",
+            "latitude",
+            "longitude",
+        ),
+        required=("subdomainDelegation", "token", "name", "adminEmail"),
+        public=True,
+    ),
+    Operation("getCurrentProvider", "GET", "/provider", "The calling provider's details."),
+    Operation(
+        "updateCurrentProvider",
+        "PATCH",
+        "/provider",
+        "Modify the calling provider's details.",
+        body=("name", "adminEmail", "latitude", "longitude"),
+    ),
+    Operation("unregisterProvider", "DELETE", "/provider", "Deregister the calling provider."),
+    Operation(
+        "getProviderDomainConfig", "GET", "/provider/domain_config", "The calling provider's domain configuration."
+    ),
+    Operation(
+        "updateProviderDomainConfig",
+        "PATCH",
+        "/provider/domain_config",
+        "Switch subdomain delegation, the subdomain or the worker IPs.",
+        body=_DELEGATION,
+        required=("subdomainDelegation",),
+    ),
+    Operation(
+        "listProviders", "GET", "/providers", "List providers (oz_providers_list).", query=("limit", "page_token")
+    ),
+    Operation("getProvider", "GET", "/providers/{provider_id}", "Get a provider's details."),
+    Operation("removeProvider", "DELETE", "/providers/{provider_id}", "Deregister a provider (oz_providers_delete)."),
+    Operation("listUserClusters", "GET", "/user/clusters", "The current user's clusters."),
+    Operation("getCluster", "GET", "/clusters/{cluster_id}", "Get a cluster's details."),
+    Operation("getConfiguration", "GET", "/configuration", "This Onezone's public configuration.", public=True),
+    Operation(
+        "createNamedTokenForCurrentUser",
+        "POST",
+        "/user/tokens/named",
+        "Create a named token.",
+        body=("type", "caveats", "name", "usageLimit"),
+        required=("type", "name"),
+    ),
+    Operation("listNamedTokensOfCurrentUser", "GET", "/user/tokens/named", "List named tokens."),
+    Operation(
+        "createTemporaryTokenForCurrentUser",
+        "POST",
+        "/user/tokens/temporary",
+        "Create a temporary token.",
+        body=("type", "caveats"),
+        required=("type",),
+    ),
+    Operation("getNamedToken", "GET", "/tokens/named/{token_id}", "Get a named token's details."),
+    Operation(
+        "updateNamedToken",
+        "PATCH",
+        "/tokens/named/{token_id}",
+        "Revoke or reinstate a named token.",
+        body=("revoked",),
+        required=("revoked",),
+    ),
+    Operation("deleteNamedToken", "DELETE", "/tokens/named/{token_id}", "Delete a named token."),
+    Operation(
+        "examineToken",
+        "POST",
+        "/tokens/examine",
+        "Show what a token is.",
+        body=("token",),
+        required=("token",),
+        public=True,
+    ),
+    Operation("getOpenApiDocument", "GET", "/openapi.json", "This API's OpenAPI document.", public=True),
+)
+
+BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
