@@ -378,3 +378,17 @@ def test_admin_deleted_before_commit(api: Api, alice: str, monkeypatch: pytest.M
     monkeypatch.setattr(user_store, "get", stale_read)
     assert error_of(register(api, delegated(token)))["id"] == "inviteTokenTargetIdInvalid"
     nothing_registered(api)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error_id"),
+    [
+        ("latitude", 10**400, "badValueFloat"),
+        ("opWorkerPort", 10**400, "badValueInteger"),
+        ("longitude", "1e400", "badValueFloat"),
+        ("opWorkerPort", 443.5, "badValueInteger"),
+    ],
+)
+def test_numbers_beyond_floats_are_bad_values_not_500s(api: Api, field: str, value: Any, error_id: str) -> None:
+    response = register(api, delegated("t", **{field: value}))
+    assert (response.status_code, error_of(response)["id"]) == (400, error_id)
