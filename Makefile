@@ -2,17 +2,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+# `chalice package` needs a region, never credentials.
+export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint package-check bench venv clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip<26.3'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -24,8 +27,17 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## package-check: cfn-lint the infra template, build the Lambda package with the gateway
+## responses merged in, cfn-lint the result, print the package size.
+package-check: venv
+	$(BIN)/cfn-lint infra/template.yaml
+	rm -rf out
+	$(BIN)/chalice package --stage prod --merge-template infra/chalice-merge.yaml out/
+	$(BIN)/cfn-lint out/sam.yaml
+	@$(BIN)/python -c 'import os; print("deployment package: %.1f MB" % (os.path.getsize("out/deployment.zip") / 1e6))'
+
 ## test: everything CI runs
-test: lint
+test: lint package-check
 	$(BIN)/python -m pytest
 
 clean:

@@ -50,9 +50,16 @@ def _generate(spec: dict[str, Any]) -> str:
     return value
 
 
+def _resolve(value: Any, stack: str) -> Any:
+    """The one intrinsic the template's secret properties use: `Fn::Sub` of the stack name."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return str(value["Fn::Sub"]).replace("${AWS::StackName}", stack)
+    return value
+
+
 def _create_secret(session: boto3.session.Session, stack: str, logical_id: str, props: dict[str, Any]) -> str:
     client = session.client("secretsmanager")
-    kwargs: dict[str, Any] = {"Name": props.get("Name", f"{stack}-{logical_id}")}
+    kwargs: dict[str, Any] = {"Name": _resolve(props.get("Name", f"{stack}-{logical_id}"), stack)}
     if "Description" in props:
         kwargs["Description"] = props["Description"]
     if "SecretString" in props:
@@ -63,7 +70,7 @@ def _create_secret(session: boto3.session.Session, stack: str, logical_id: str, 
 
 
 def deploy(
-    session: boto3.session.Session, stack: str = "onezone-registry", parameters: dict[str, str] | None = None
+    session: boto3.session.Session, stack: str = "onezone-registry-local", parameters: dict[str, str] | None = None
 ) -> dict[str, str]:
     """Create the stack; return the functions' environment (variable name -> value)."""
     template = load_template()

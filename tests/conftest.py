@@ -24,6 +24,8 @@ from chalicelib.models import OZ_PRIVILEGES
 from chalicelib.store import users as user_store
 from infra import stack
 
+pytest_plugins = ["tests.aws_calls"]
+
 USER_PASSWORD = "user-secret-1"
 # Tests create many users; a cheap KDF keeps them fast. Hashes carry their parameters, so the
 # service verifies these exactly as it verifies production-strength ones.

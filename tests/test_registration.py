@@ -392,3 +392,46 @@ def test_admin_deleted_before_commit(api: Api, alice: str, monkeypatch: pytest.M
 def test_numbers_beyond_floats_are_bad_values_not_500s(api: Api, field: str, value: Any, error_id: str) -> None:
     response = register(api, delegated("t", **{field: value}))
     assert (response.status_code, error_of(response)["id"]) == (400, error_id)
+
+
+def test_issuer_other_than_admin_is_rechecked_at_commit(api: Api, admin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invite naming another admin user: the issuer's privilege is a separate transaction
+    condition, which a revocation between the checks and the commit trips."""
+    bob = api.create_user("bob")
+    api.set_policy(monkeypatch, "restricted")
+    created = api.call(
+        "POST",
+        "/user/tokens/named",
+        headers=api.basic("admin", USER_PASSWORD),
+        body={"name": "for-bob", "type": {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": bob}}},
+    )
+    assert created.status_code == 201, created.body
+    token = created.json_body["token"]
+    real_get = user_store.get
+
+    def revoke_after_read(ctx: Any, user_id: str) -> Any:
+        user = real_get(ctx, user_id)
+        if user_id == admin:
+            op = user_store.TABLE.update_op(ctx, admin, {"privileges": []})["Update"]
+            ctx.aws.dynamodb.update_item(**op)
+        return user
+
+    monkeypatch.setattr(user_store, "get", revoke_after_read)
+    response = register(api, delegated(token))
+    assert error_of(response)["id"] == "inviteTokenSubjectNotAuthorized"
+    nothing_registered(api)
+
+
+def test_invite_for_another_admin_makes_them_the_cluster_member(api: Api, admin: str) -> None:
+    bob = api.create_user("bob")
+    created = api.call(
+        "POST",
+        "/user/tokens/named",
+        headers=api.basic("admin", USER_PASSWORD),
+        body={"name": "for-bob", "type": {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": bob}}},
+    )
+    response = register(api, delegated(created.json_body["token"]))
+    assert response.status_code == 200, response.body
+    assert response.json_body["adminUserId"] == bob
+    assert user_store.get(context.current(), bob).clusters == [response.json_body["providerId"]]
+    assert user_store.get(context.current(), admin).clusters == []
