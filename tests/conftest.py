@@ -24,7 +24,7 @@ from chalicelib.models import OZ_PRIVILEGES
 from chalicelib.store import users as user_store
 from infra import stack
 
-pytest_plugins = ["tests.aws_calls"]
+pytest_plugins = ["tests.aws_calls", "tests.localrun"]
 
 USER_PASSWORD = "user-secret-1"
 # Tests create many users; a cheap KDF keeps them fast. Hashes carry their parameters, so the
