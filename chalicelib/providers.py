@@ -159,6 +159,19 @@ def _commit(
     except db.Cancelled as cancelled:
         failed = [name for index, name in enumerate(names) if cancelled.failed(index)]
         raise _cancellation_error(failed, cancelled.old_item(names.index(failed[0])), provider) from None
+    except Exception:
+        if not _committed_after_all(ctx, provider.providerId):
+            raise
+
+
+def _committed_after_all(ctx: Context, provider_id: str) -> bool:
+    """After a failure whose outcome is unknown (a timeout, a 5xx after the write), whether the
+    transaction committed anyway: then the registration succeeded and must not be undone."""
+    try:
+        return provider_store.TABLE.get(ctx, provider_id) is not None
+    except Exception:  # still unreachable: treat as not committed, and undo
+        log.exception("could not tell whether registration %s committed", provider_id)
+        return False
 
 
 def _cancellation_error(failed: list[str], old: dict | None, provider: ProviderRecord) -> Exception:
