@@ -79,7 +79,7 @@ DEPRECATED = {
 
 # Bodies are parsed as JSON whatever their declared type (`curl -d` without `-H` sends a form
 # type); anything unreadable is a Onedata `malformedData`, not the framework's own 415 body.
-ACCEPTED_CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+ACCEPTED_CONTENT_TYPES = ["*/*"]
 
 
 OPERATIONS: list[Operation] = []
@@ -363,7 +363,7 @@ def _reject_other_methods() -> None:
     """Answer methods a path does not serve with a Onedata 405, instead of a gateway default."""
     for path, views in list(app.routes.items()):
         allowed = ", ".join(sorted(views))
-        others = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m not in views]
+        others = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD") if m not in views]
 
         def not_supported(allowed: str = allowed, **_params: str) -> Response:
             return handle_error(OnedataError("notSupported", headers={"Allow": allowed}))

@@ -32,27 +32,37 @@ USER_PASSWORD = "user-secret-1"
 FAST_KDF = passwords.KdfParams(log2_n=4, r=1, p=1)
 
 
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def isolate_aws(env: pytest.MonkeyPatch) -> None:
     """Fake credentials, and nothing that could point boto3 at a real endpoint."""
     for name in list(os.environ):
         if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+            env.delenv(name)
+    env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def deploy_stack(env: pytest.MonkeyPatch) -> dict[str, str]:
+    """The infra stack in the active moto backend, its outputs set as the app's settings.
+    Call inside `mock_aws()`."""
+    outputs = stack.deploy(boto3.session.Session(), parameters={"Stage": "local", "ZoneDomain": "onezone.test"})
+    for name, value in outputs.items():
+        env.setenv(name, value)
+    env.setenv("REGISTRATION_POLICY", "open")
+    env.setenv("SUBDOMAIN_DELEGATION_SUPPORTED", "true")
+    context.reset()
+    return outputs
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_aws(monkeypatch)
 
 
 @pytest.fixture
 def stack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     with mock_aws():
-        outputs = stack.deploy(boto3.session.Session(), parameters={"Stage": "local", "ZoneDomain": "onezone.test"})
-        for name, value in outputs.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("REGISTRATION_POLICY", "open")
-        monkeypatch.setenv("SUBDOMAIN_DELEGATION_SUPPORTED", "true")
-        context.reset()
-        yield outputs
+        yield deploy_stack(monkeypatch)
         context.reset()
 
 
