@@ -36,6 +36,10 @@ package-check: venv
 	$(BIN)/cfn-lint out/sam.yaml
 	@$(BIN)/python -c 'import os; print("deployment package: %.1f MB" % (os.path.getsize("out/deployment.zip") / 1e6))'
 
+## bench: the performance figures (prints a table, writes bench/results/latest.json); not a test
+bench: package-check
+	$(BIN)/python bench/run.py
+
 ## test: everything CI runs
 test: lint package-check
 	$(BIN)/python -m pytest
