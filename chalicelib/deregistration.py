@@ -38,7 +38,13 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
         ops += [user_store.leave_cluster_op(ctx, user_id, provider_id) for user_id in sorted(cluster.members)]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
-    with dns.transition(ctx, dns.provider_records(ctx, provider), [], reference=provider_id):
+    with dns.transition(
+        ctx,
+        dns.provider_records(ctx, provider),
+        [],
+        reference=provider_id,
+        settled=lambda: dns.stored_records(ctx, provider_id),
+    ):
         try:
             db.transact(ctx.aws.dynamodb, ops)
         except db.Cancelled:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
 from chalicelib.store import identifiers
+from chalicelib.store import providers as provider_store
 from chalicelib.store.providers import ProviderRecord
 
 log = logging.getLogger(__name__)
@@ -130,24 +131,38 @@ def _gone(error: ClientError) -> bool:
     return details.get("Code") == "InvalidChangeBatch" and "not found" in str(details.get("Message", ""))
 
 
+def _apply(ctx: Context, batch: list[Change]) -> None:
+    ctx.aws.route53.change_resource_record_sets(
+        HostedZoneId=ctx.settings.hosted_zone_id,
+        ChangeBatch=change_batch(batch, ctx.settings.dns_ttl),
+    )
+
+
 def replace(ctx: Context, old: list[RecordSet], new: list[RecordSet]) -> None:
     """Make the zone hold `new` instead of `old`, all or nothing.
 
-    Deleting a record that is already gone counts as done: the batch is then retried without
-    its deletions.
+    Deleting a record that is already gone counts as done. Route 53 then rejects the whole batch
+    without saying which deletion failed, so the rest is applied again: the upserts at once, then
+    each deletion on its own - dropping every deletion instead would leave behind the records that
+    were still there (a provider's `s3.` record gone, its main record kept forever).
     """
     batch = changes(old, new)
-    for attempt in (batch, [change for change in batch if change[0] != "DELETE"]):
-        if not attempt:
-            return
+    if not batch:
+        return
+    try:
+        _apply(ctx, batch)
+        return
+    except ClientError as error:
+        if not _gone(error):
+            raise
+    upserts = [change for change in batch if change[0] != "DELETE"]
+    if upserts:
+        _apply(ctx, upserts)
+    for deletion in (change for change in batch if change[0] == "DELETE"):
         try:
-            ctx.aws.route53.change_resource_record_sets(
-                HostedZoneId=ctx.settings.hosted_zone_id,
-                ChangeBatch=change_batch(attempt, ctx.settings.dns_ttl),
-            )
-            return
+            _apply(ctx, [deletion])
         except ClientError as error:
-            if not _gone(error) or attempt is not batch:
+            if not _gone(error):
                 raise
 
 
@@ -159,10 +174,27 @@ def delete(ctx: Context, records: list[RecordSet]) -> None:
     replace(ctx, records, [])
 
 
+def stored_records(ctx: Context, provider_id: str) -> list[RecordSet]:
+    """The records the provider as stored now stands for (none once it is gone)."""
+    stored = provider_store.TABLE.get(ctx, provider_id)
+    return provider_records(ctx, stored) if stored is not None else []
+
+
 @contextmanager
-def transition(ctx: Context, old: list[RecordSet], new: list[RecordSet], reference: str) -> Iterator[None]:
+def transition(
+    ctx: Context,
+    old: list[RecordSet],
+    new: list[RecordSet],
+    reference: str,
+    settled: Callable[[], list[RecordSet]] | None = None,
+) -> Iterator[None]:
     """Switch the zone from `old` to `new` around a block (a DynamoDB transaction) and switch it
     back if the block fails, so DNS never outlives or predates the records it stands for.
+
+    "Back" is `old`, unless `settled` says what the zone should hold after a failure, read afresh
+    from the store: a transaction cancelled because somebody deregistered or changed the provider
+    meanwhile must leave DNS as they left it - putting back `old` would resurrect records of a
+    deregistered provider, or of a subdomain it no longer holds. If that read fails too, `old` it is.
 
     If even the switch back fails, the inconsistency is logged with everything an operator needs
     to repair it by hand, and the block's own failure is what propagates.
@@ -171,14 +203,20 @@ def transition(ctx: Context, old: list[RecordSet], new: list[RecordSet], referen
     try:
         yield
     except BaseException:
+        wanted = old
         try:
-            replace(ctx, new, old)
+            if settled is not None:
+                wanted = settled()
+        except Exception:
+            log.exception("could not read what DNS should hold for %s; restoring the records it had", reference)
+        try:
+            replace(ctx, new, wanted)
         except Exception:
             log.exception(
                 "DNS LEFT INCONSISTENT in hosted zone %s (reference %s): wanted %s, could not remove %s",
                 ctx.settings.hosted_zone_id,
                 reference,
-                [record.name for record in old],
+                [record.name for record in wanted],
                 [record.name for record in new],
             )
         raise

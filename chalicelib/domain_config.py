@@ -40,7 +40,11 @@ def update(ctx: Context, provider: ProviderRecord, body: bytes | None) -> None:
     with (
         dns.reserved(ctx, new_subdomain if moving else None, provider.providerId),
         dns.transition(
-            ctx, dns.provider_records(ctx, provider), dns.provider_records(ctx, changed), provider.providerId
+            ctx,
+            dns.provider_records(ctx, provider),
+            dns.provider_records(ctx, changed),
+            provider.providerId,
+            settled=lambda: dns.stored_records(ctx, provider.providerId),
         ),
     ):
         _commit(ctx, provider, changed, moving)

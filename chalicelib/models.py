@@ -289,10 +289,17 @@ class CreateTemporaryTokenRequest(RequestModel):
     caveats: list[TimeCaveat] = []
 
 
+def _not_boolean(value: Any) -> Any:
+    """A JSON boolean is no count, though pydantic's lax mode reads `true` as the integer 1."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a usage limit")
+    return value
+
+
 class CreateNamedTokenRequest(CreateTemporaryTokenRequest):
     REQUIRED: ClassVar[tuple[str, ...]] = ("name", "type")
     name: Name
-    usageLimit: Annotated[int, Field(ge=1)] | Literal["infinity"] | None = None
+    usageLimit: Annotated[int, BeforeValidator(_not_boolean), Field(ge=1)] | Literal["infinity"] | None = None
 
 
 class CreatedToken(BaseModel):

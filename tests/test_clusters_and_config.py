@@ -1,0 +1,130 @@
+"""GET /user/clusters, GET /clusters/{id} and GET /configuration, through the HTTP surface."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib import context
+from tests.conftest import USER_PASSWORD, Api, error_of
+from tests.test_provider_lifecycle import forged, register_provider, user_access_token
+
+
+def test_user_clusters_follow_registrations_and_deregistrations(api: Api) -> None:
+    alice = api.create_user("alice")
+    api.create_user("bob")
+    auth = api.basic("alice", USER_PASSWORD)
+    assert api.call("GET", "/user/clusters", headers=auth).json_body == {"clusters": []}
+    first = register_provider(api, subdomain="krk")
+    second = register_provider(api, subdomain=None)
+    for headers in (auth, {"X-Auth-Token": user_access_token(alice)}):
+        response = api.call("GET", "/user/clusters", headers=headers)
+        assert response.status_code == 200
+        assert sorted(response.json_body["clusters"]) == sorted([first.id, second.id])
+    # Somebody else's registrations are not mine.
+    assert api.call("GET", "/user/clusters", headers=api.basic("bob", USER_PASSWORD)).json_body == {"clusters": []}
+    assert api.call("DELETE", "/provider", headers=first.headers).status_code == 204
+    assert api.call("GET", "/user/clusters", headers=auth).json_body == {"clusters": [second.id]}
+
+
+def test_cluster_details_for_members_and_viewers(api: Api) -> None:
+    alice = api.create_user("alice")
+    api.create_user("bob")
+    api.create_user("viewer", ("oz_clusters_view",))
+    provider = register_provider(api)
+    path = f"/clusters/{provider.id}"
+    member = api.call("GET", path, headers=api.basic("alice", USER_PASSWORD))
+    assert member.status_code == 200, member.body
+    details = member.json_body
+    assert isinstance(details.pop("creationTime"), int)
+    assert details == {"clusterId": provider.id, "type": "oneprovider", "serviceId": provider.id, "creatorId": alice}
+    viewer = api.call("GET", path, headers=api.basic("viewer", USER_PASSWORD))
+    assert viewer.json_body == member.json_body
+
+    # Non-members learn nothing, not even whether the cluster exists.
+    for target in (path, "/clusters/no-such-cluster"):
+        denied = api.call("GET", target, headers=api.basic("bob", USER_PASSWORD))
+        assert denied.status_code == 403
+        assert "oz_clusters_view" in error_of(denied)["details"]["hint"]
+    missing = api.call("GET", "/clusters/no-such-cluster", headers=api.basic("viewer", USER_PASSWORD))
+    assert (missing.status_code, error_of(missing)["id"]) == (404, "notFound")
+
+    # Once deregistered, the cluster is gone for its former members too.
+    assert api.call("DELETE", "/provider", headers=provider.headers).status_code == 204
+    assert api.call("GET", path, headers=api.basic("alice", USER_PASSWORD)).status_code == 403
+    assert api.call("GET", path, headers=api.basic("viewer", USER_PASSWORD)).status_code == 404
+
+
+def test_invited_admin_is_the_member_not_the_issuer(api: Api, admin: str) -> None:
+    bob = api.create_user("bob")
+    created = api.call(
+        "POST",
+        "/user/tokens/named",
+        headers=api.basic("admin", USER_PASSWORD),
+        body={"name": "for-bob", "type": {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": bob}}},
+    )
+    provider = register_provider(api, token=created.json_body["token"])
+    assert api.call("GET", "/user/clusters", headers=api.basic("bob", USER_PASSWORD)).json_body == {
+        "clusters": [provider.id]
+    }
+    assert api.call("GET", "/user/clusters", headers=api.basic("admin", USER_PASSWORD)).json_body == {"clusters": []}
+    details = api.call("GET", f"/clusters/{provider.id}", headers=api.basic("bob", USER_PASSWORD)).json_body
+    assert details["creatorId"] == bob
+
+
+def test_cluster_endpoints_reject_missing_bad_and_provider_credentials(api: Api) -> None:
+    alice = api.create_user("alice")
+    provider = register_provider(api)
+    cases: list[tuple[dict[str, str], int, str | None]] = [
+        ({}, 401, None),
+        ({"X-Auth-Token": "garbage"}, 401, "badToken"),
+        ({"X-Auth-Token": forged(user_access_token(alice))}, 401, "tokenInvalid"),
+        (api.basic("alice", "wrong"), 401, "badBasicCredentials"),
+        (provider.headers, 403, None),
+        ({"Authorization": f"Bearer {provider.root_token}"}, 403, None),
+    ]
+    for path in ("/user/clusters", f"/clusters/{provider.id}"):
+        for headers, status, auth_error in cases:
+            response = api.call("GET", path, headers=headers)
+            case = f"GET {path} with {headers}"
+            assert response.status_code == status, case
+            error = error_of(response)
+            if status == 401:
+                assert error["id"] == "unauthorized", case
+                assert error.get("details", {}).get("authError", {}).get("id") == auth_error, case
+            else:
+                assert error["id"] == "forbidden", case
+                assert error["details"]["hint"] == "this operation is for users, not providers", case
+
+
+def test_configuration_is_public(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = {
+        "version": "0.1.0",
+        "domain": "onezone.test",
+        "subdomainDelegationSupported": True,
+        "providerRegistrationPolicy": "open",
+    }
+    response = api.call("GET", "/configuration")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json_body == expected
+    # Credentials, even unusable ones, change nothing on a public endpoint.
+    assert api.call("GET", "/configuration", headers={"X-Auth-Token": "garbage"}).json_body == expected
+
+    monkeypatch.setenv("REGISTRATION_POLICY", "restricted")
+    monkeypatch.setenv("SUBDOMAIN_DELEGATION_SUPPORTED", "false")
+    monkeypatch.setenv("ZONE_DOMAIN", "Zone.Example.ORG.")
+    context.reset()
+    assert api.call("GET", "/configuration").json_body == {
+        "version": "0.1.0",
+        "domain": "zone.example.org",
+        "subdomainDelegationSupported": False,
+        "providerRegistrationPolicy": "restricted",
+    }
+
+
+def test_configuration_is_read_only(api: Api) -> None:
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = api.call(method, "/configuration", body={})
+        assert response.status_code == 405, method
+        assert response.headers["Allow"] == "GET", method
+        assert error_of(response)["id"] == "notSupported", method

@@ -1,0 +1,471 @@
+"""Named and temporary tokens, their management and examination, through the HTTP surface:
+POST /user/tokens/named, POST /user/tokens/temporary, GET /user/tokens/named,
+GET/PATCH/DELETE /tokens/named/{id}, POST /tokens/examine - and what the tokens then do."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from pymacaroons import Macaroon
+
+from chalicelib import context
+from chalicelib.store import tokens as token_store
+from chalicelib.store import users as user_store
+from tests.conftest import USER_PASSWORD, Api, error_of
+from tests.test_provider_lifecycle import forged, register_provider, scan
+
+INVITE = {"inviteToken": {"inviteType": "registerOneprovider"}}
+ACCESS: dict[str, Any] = {"accessToken": {}}
+MAX_TTL = 30 * 24 * 3600  # Onezone's limit for temporary tokens
+
+
+def alice_auth(api: Api) -> dict[str, str]:
+    return api.basic("alice", USER_PASSWORD)
+
+
+def create_named(api: Api, name: str, type_: dict[str, Any] = INVITE, username: str = "alice", **extra: Any) -> Any:
+    body = {"name": name, "type": type_, **extra}
+    return api.call("POST", "/user/tokens/named", body=body, headers=api.basic(username, USER_PASSWORD))
+
+
+def created(response: Any) -> tuple[str, str]:
+    assert response.status_code == 201, response.body
+    body = response.json_body
+    assert set(body) == {"tokenId", "token"}
+    assert Macaroon.deserialize(body["token"]).identifier == body["tokenId"]
+    return body["tokenId"], body["token"]
+
+
+def temporary(api: Api, type_: dict[str, Any] = ACCESS, ttl: int = 3600, username: str = "alice") -> tuple[str, str]:
+    body = {"type": type_, "caveats": [{"type": "time", "validUntil": int(time.time()) + ttl}]}
+    response = api.call("POST", "/user/tokens/temporary", body=body, headers=api.basic(username, USER_PASSWORD))
+    return created(response)
+
+
+def registration(api: Api, token: str, subdomain: str) -> Any:
+    body = {
+        "token": token,
+        "name": "Provider",
+        "adminEmail": "ops@example.com",
+        "subdomainDelegation": True,
+        "subdomain": subdomain,
+        "opWorkerIpAddresses": ["192.0.2.1"],
+    }
+    return api.call("POST", "/providers", body=body)
+
+
+def info(api: Api, token_id: str, username: str = "alice") -> Any:
+    return api.call("GET", f"/tokens/named/{token_id}", headers=api.basic(username, USER_PASSWORD))
+
+
+@pytest.fixture
+def alice(api: Api) -> str:
+    return api.create_user("alice")
+
+
+# ---- named tokens ------------------------------------------------------------------------------
+
+
+def test_named_invite_token_registers_a_provider(api: Api, alice: str) -> None:
+    before = time.time()
+    response = create_named(api, "my invite", usageLimit=1)
+    token_id, token = created(response)
+    assert response.headers["Location"] == f"/api/v3/onezone/tokens/named/{token_id}"
+    assert api.call("GET", "/user/tokens/named", headers=alice_auth(api)).json_body == {"tokens": [token_id]}
+    shown = info(api, token_id).json_body
+    assert before - 1 <= shown.pop("creationTime") <= time.time() + 1
+    assert shown == {
+        "id": token_id,
+        "name": "my invite",
+        "persistence": "named",
+        "subject": {"type": "user", "id": alice},
+        "type": {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": alice}},
+        "caveats": [],
+        "revoked": False,
+        "usageLimit": 1,
+        "usageCount": 0,
+    }
+    # Nothing secret is stored: neither the token nor its signature.
+    stored = json.dumps(scan(api, "TOKENS_TABLE"))
+    assert token not in stored
+    assert Macaroon.deserialize(token).signature not in stored
+
+    registered = registration(api, token, "krk")
+    assert registered.status_code == 200, registered.body
+    assert registered.json_body["adminUserId"] == alice
+    assert info(api, token_id).json_body["usageCount"] == 1
+    again = registration(api, token, "waw")
+    assert (again.status_code, error_of(again)["id"]) == (400, "inviteTokenUsageLimitReached")
+
+
+def test_usage_limits(api: Api, alice: str) -> None:
+    limited_id, limited = created(create_named(api, "twice", usageLimit=2))
+    endless_id, endless = created(create_named(api, "endless", usageLimit="infinity"))
+    default_id, default = created(create_named(api, "default"))
+    for i in range(2):
+        assert registration(api, limited, f"l{i}").status_code == 200
+    third = registration(api, limited, "l2")
+    assert error_of(third)["id"] == "inviteTokenUsageLimitReached"
+    assert (info(api, limited_id).json_body["usageLimit"], info(api, limited_id).json_body["usageCount"]) == (2, 2)
+    for token, token_id, prefix in ((endless, endless_id, "e"), (default, default_id, "d")):
+        for i in range(3):
+            assert registration(api, token, f"{prefix}{i}").status_code == 200
+        shown = info(api, token_id).json_body
+        assert (shown["usageLimit"], shown["usageCount"]) == ("infinity", 3)
+    assert len(api.call("GET", "/user/clusters", headers=alice_auth(api)).json_body["clusters"]) == 8
+
+
+def test_revoking_and_reinstating(api: Api, alice: str) -> None:
+    token_id, token = created(create_named(api, "invite"))
+    access_id, access = created(create_named(api, "access", ACCESS))
+    for target in (token_id, access_id):
+        revoked = api.call("PATCH", f"/tokens/named/{target}", body={"revoked": True}, headers=alice_auth(api))
+        assert revoked.status_code == 204
+        assert info(api, target).json_body["revoked"] is True
+    refused = registration(api, token, "krk")
+    assert (refused.status_code, error_of(refused)["id"]) == (400, "tokenRevoked")
+    denied = api.call("GET", "/user", headers={"X-Auth-Token": access})
+    assert (denied.status_code, error_of(denied)["details"]["authError"]["id"]) == (401, "tokenRevoked")
+    # Examining still works: a revoked token is still what it is.
+    assert api.call("POST", "/tokens/examine", body={"token": token}).json_body["id"] == token_id
+
+    assert (
+        api.call("PATCH", f"/tokens/named/{token_id}", body={"revoked": "false"}, headers=alice_auth(api)).status_code
+        == 204
+    )
+    assert registration(api, token, "krk").status_code == 200
+    assert scan(api, "PROVIDERS_TABLE")
+
+
+def test_revocation_validation(api: Api, alice: str) -> None:
+    token_id, _ = created(create_named(api, "invite"))
+    before = scan(api, "TOKENS_TABLE")
+    for raw, error_id, key in [
+        ("{}", "missingRequiredValue", "revoked"),
+        ('{"revoked": null}', "missingRequiredValue", "revoked"),
+        ('{"revoked": "yes"}', "badValueBoolean", "revoked"),
+        ('{"revoked": 1}', "badValueBoolean", "revoked"),
+        ("{", "malformedData", None),
+    ]:
+        response = api.call("PATCH", f"/tokens/named/{token_id}", raw=raw, headers=alice_auth(api))
+        assert response.status_code == 400, raw
+        error = error_of(response)
+        assert error["id"] == error_id, raw
+        if key:
+            assert error["details"]["key"] == key, raw
+    assert scan(api, "TOKENS_TABLE") == before
+
+
+def test_deleting_a_token(api: Api, admin: str, alice: str) -> None:
+    token_id, token = created(create_named(api, "invite"))
+    access_id, access = created(create_named(api, "access", ACCESS))
+    assert api.call("GET", "/user", headers={"X-Auth-Token": access}).status_code == 200
+    for target in (token_id, access_id):
+        assert api.call("DELETE", f"/tokens/named/{target}", headers=alice_auth(api)).status_code == 204
+    assert api.call("GET", "/user/tokens/named", headers=alice_auth(api)).json_body == {"tokens": []}
+    assert user_store.get(context.current(), alice).namedTokens == []
+    assert token_store.TABLE.get(context.current(), token_id) is None
+
+    refused = registration(api, token, "krk")
+    assert (refused.status_code, error_of(refused)["id"]) == (400, "tokenInvalid")
+    denied = api.call("GET", "/user", headers={"X-Auth-Token": access})
+    assert (denied.status_code, error_of(denied)["details"]["authError"]["id"]) == (401, "tokenInvalid")
+    examined = api.call("POST", "/tokens/examine", body={"token": token})
+    assert (examined.status_code, error_of(examined)["id"]) == (400, "tokenInvalid")
+
+    # Gone for its owner (who learns nothing more than any other user) and for an admin (404).
+    assert info(api, token_id).status_code == 403
+    assert api.call("DELETE", f"/tokens/named/{token_id}", headers=alice_auth(api)).status_code == 403
+    assert (info(api, token_id, "admin").status_code, error_of(info(api, token_id, "admin"))["id"]) == (404, "notFound")
+    assert api.call("DELETE", f"/tokens/named/{token_id}", headers=api.basic("admin", USER_PASSWORD)).status_code == 404
+    # The name is free again, and the new token is a different one.
+    new_id, _ = created(create_named(api, "invite"))
+    assert new_id != token_id
+    # No claim of a deleted token's name is left behind.
+    names = [i["identifier"] for i in scan(api, "IDENTIFIERS_TABLE") if i["identifier"].startswith("tokenname:")]
+    assert names == [f"tokenname:{alice}:invite"]
+
+
+def test_names_are_unique_per_user(api: Api, alice: str) -> None:
+    api.create_user("bob")
+    created(create_named(api, "same"))
+    taken = create_named(api, "same", ACCESS)
+    assert taken.status_code == 400
+    assert error_of(taken) == {
+        "id": "badValueIdentifierOccupied",
+        "description": 'Bad value: provided identifier ("name") is already occupied.',
+        "details": {"key": "name"},
+    }
+    created(create_named(api, "same", username="bob"))
+    assert len(api.call("GET", "/user/tokens/named", headers=alice_auth(api)).json_body["tokens"]) == 1
+
+
+NAMED_ERRORS: list[tuple[Any, str, str | None]] = [
+    ({"type": INVITE}, "missingRequiredValue", "name"),
+    ({"name": "t1"}, "missingRequiredValue", "type"),
+    ({}, "missingRequiredValue", "name"),
+    ({"name": "x", "type": INVITE}, "badValueName", None),
+    ({"name": 5, "type": INVITE}, "badValueString", "name"),
+    ({"name": "t1", "type": {}}, "badData", "type"),
+    ({"name": "t1", "type": {"accessToken": {}, **INVITE}}, "badData", "type"),
+    ({"name": "t1", "type": {"inviteToken": {"inviteType": "userJoinGroup"}}}, "badData", "type"),
+    ({"name": "t1", "type": {"identityToken": {}}}, "badData", "type"),
+    ({"name": "t1", "type": "invite"}, "badData", "type"),
+    ({"name": "t1", "type": INVITE, "usageLimit": 0}, "badData", "usageLimit"),
+    ({"name": "t1", "type": INVITE, "usageLimit": -3}, "badData", "usageLimit"),
+    ({"name": "t1", "type": INVITE, "usageLimit": 1.5}, "badData", "usageLimit"),
+    ({"name": "t1", "type": INVITE, "usageLimit": "lots"}, "badData", "usageLimit"),
+    ({"name": "t1", "type": INVITE, "usageLimit": True}, "badData", "usageLimit"),
+    ({"name": "t1", "type": INVITE, "caveats": "soon"}, "badData", "caveats"),
+    ({"name": "t1", "type": INVITE, "caveats": [{"type": "ip", "whitelist": []}]}, "badData", "caveats"),
+    ({"name": "t1", "type": INVITE, "caveats": [{"type": "time"}]}, "badData", "caveats"),
+    ("[]", "malformedData", None),
+]
+
+
+def test_named_token_validation_stores_nothing(api: Api, alice: str) -> None:
+    before = {table: scan(api, table) for table in ("TOKENS_TABLE", "IDENTIFIERS_TABLE", "USERS_TABLE")}
+    for body, error_id, key in NAMED_ERRORS:
+        raw = body if isinstance(body, str) else json.dumps(body)
+        response = api.call("POST", "/user/tokens/named", raw=raw, headers=alice_auth(api))
+        assert response.status_code == 400, body
+        error = error_of(response)
+        assert error["id"] == error_id, body
+        if key is not None:
+            assert error["details"]["key"] == key, body
+    assert {table: scan(api, table) for table in before} == before
+
+
+def test_invites_for_another_admin_and_the_restricted_policy(
+    api: Api, admin: str, alice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bob = api.create_user("bob")
+    for_bob = {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": bob}}
+    denied = create_named(api, "for bob", for_bob)
+    assert denied.status_code == 403
+    assert "oz_providers_invite" in error_of(denied)["details"]["hint"]
+    nobody = {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": "no-such-user"}}
+    unknown = create_named(api, "for nobody", nobody, username="admin")
+    assert (unknown.status_code, error_of(unknown)["details"]) == (400, {"key": "adminUserId"})
+    assert error_of(unknown)["id"] == "badValueIdentifier"
+    # Naming oneself explicitly is the same as naming nobody.
+    self_id, _ = created(create_named(api, "for me", {"inviteToken": {**INVITE["inviteToken"], "adminUserId": alice}}))
+    assert info(api, self_id).json_body["type"]["inviteToken"]["adminUserId"] == alice
+
+    api.set_policy(monkeypatch, "restricted")
+    for path, body in (
+        ("/user/tokens/named", {"name": "restricted", "type": INVITE}),
+        (
+            "/user/tokens/temporary",
+            {"type": INVITE, "caveats": [{"type": "time", "validUntil": int(time.time()) + 60}]},
+        ),
+    ):
+        refused = api.call("POST", path, body=body, headers=alice_auth(api))
+        assert refused.status_code == 403, path
+        assert "oz_providers_invite" in error_of(refused)["details"]["hint"], path
+    # Access tokens need no privilege; invites do, and an admin holding it may invite for bob.
+    created(create_named(api, "still fine", ACCESS))
+    _, token = created(create_named(api, "for bob", for_bob, username="admin"))
+    assert registration(api, token, "krk").json_body["adminUserId"] == bob
+
+
+# ---- temporary tokens --------------------------------------------------------------------------
+
+
+def test_temporary_access_token_authenticates_the_user(api: Api, alice: str) -> None:
+    token_id, token = temporary(api)
+    for headers in ({"X-Auth-Token": token}, {"Authorization": f"Bearer {token}"}):
+        response = api.call("GET", "/user", headers=headers)
+        assert response.status_code == 200, response.body
+        assert response.json_body["userId"] == alice
+    # It is neither listed nor manageable as a named token, and carries its time caveat.
+    assert api.call("GET", "/user/tokens/named", headers=alice_auth(api)).json_body == {"tokens": []}
+    assert (info(api, token_id).status_code, error_of(info(api, token_id))["id"]) == (404, "notFound")
+    [caveat] = Macaroon.deserialize(token).caveats
+    assert caveat.caveat_id.startswith("time < ")
+    # A temporary token can itself be used to mint tokens.
+    minted = api.call(
+        "POST", "/user/tokens/named", body={"name": "minted", "type": ACCESS}, headers={"X-Auth-Token": token}
+    )
+    created(minted)
+
+
+def test_temporary_invite_registers_until_it_expires(api: Api, alice: str) -> None:
+    _, token = temporary(api, INVITE)
+    assert registration(api, token, "krk").status_code == 200
+    assert registration(api, token, "waw").status_code == 200  # no usage limit, only a time limit
+    _, expired = temporary(api, INVITE, ttl=-1)
+    refused = registration(api, expired, "gdn")
+    assert (refused.status_code, error_of(refused)["id"]) == (400, "tokenCaveatUnverified")
+    _, expired_access = temporary(api, ttl=-1)
+    denied = api.call("GET", "/user", headers={"X-Auth-Token": expired_access})
+    assert error_of(denied)["details"]["authError"]["id"] == "tokenCaveatUnverified"
+
+
+def test_temporary_tokens_need_a_bounded_time_caveat(api: Api, alice: str) -> None:
+    now = int(time.time())
+    before = scan(api, "TOKENS_TABLE")
+    for caveats in (None, [], [{"type": "time", "validUntil": now + MAX_TTL + 60}]):
+        body: dict[str, Any] = {"type": ACCESS} if caveats is None else {"type": ACCESS, "caveats": caveats}
+        response = api.call("POST", "/user/tokens/temporary", body=body, headers=alice_auth(api))
+        assert response.status_code == 400, caveats
+        assert error_of(response) == {
+            "id": "tokenTimeCaveatRequired",
+            "description": (
+                f"You must specify a time caveat with a TTL of at most {MAX_TTL} seconds for a temporary token."
+            ),
+            "details": {"maxTtl": MAX_TTL},
+        }
+    for body, error_id, key in [
+        ({}, "missingRequiredValue", "type"),
+        ({"type": {}}, "badData", "type"),
+        ({"type": ACCESS, "caveats": [{"type": "time", "validUntil": "later"}]}, "badData", "caveats"),
+    ]:
+        response = api.call("POST", "/user/tokens/temporary", body=body, headers=alice_auth(api))
+        assert (response.status_code, error_of(response)["id"], error_of(response)["details"]["key"]) == (
+            400,
+            error_id,
+            key,
+        ), body
+    assert scan(api, "TOKENS_TABLE") == before
+
+    # The earliest time caveat is what counts: one within the limit is enough.
+    caveats = [
+        {"type": "time", "validUntil": now + MAX_TTL + 60},
+        {"type": "time", "validUntil": now + MAX_TTL - 60},
+    ]
+    response = api.call(
+        "POST", "/user/tokens/temporary", body={"type": ACCESS, "caveats": caveats}, headers=alice_auth(api)
+    )
+    _, token = created(response)
+    assert [c.caveat_id for c in Macaroon.deserialize(token).caveats] == [f"time < {now + MAX_TTL - 60}"]
+
+
+# ---- examination -------------------------------------------------------------------------------
+
+
+def test_examine_shows_what_a_token_is(api: Api, alice: str) -> None:
+    named_id, named = created(create_named(api, "invite", usageLimit=3))
+    temp_id, temp = temporary(api)
+    provider = register_provider(api, token=named)
+    valid_until = int(Macaroon.deserialize(temp).caveats[0].caveat_id.removeprefix("time < "))
+    expected = {
+        named: {
+            "id": named_id,
+            "persistence": "named",
+            "subject": {"type": "user", "id": alice},
+            "type": {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": alice}},
+            "caveats": [],
+            "onezoneDomain": "onezone.test",
+        },
+        temp: {
+            "id": temp_id,
+            "persistence": "temporary",
+            "subject": {"type": "user", "id": alice},
+            "type": {"accessToken": {}},
+            "caveats": [{"type": "time", "validUntil": valid_until}],
+            "onezoneDomain": "onezone.test",
+        },
+        provider.root_token: {
+            "id": Macaroon.deserialize(provider.root_token).identifier,
+            "persistence": "named",
+            "subject": {"type": "oneprovider", "id": provider.id},
+            "type": {"accessToken": {}},
+            "caveats": [],
+            "onezoneDomain": "onezone.test",
+        },
+    }
+    for token, shown in expected.items():
+        response = api.call("POST", "/tokens/examine", body={"token": token})  # no credentials needed
+        assert response.status_code == 200, response.body
+        assert response.json_body == shown
+
+
+def test_examine_errors(api: Api, alice: str) -> None:
+    _, token = created(create_named(api, "invite"))
+    for body, error_id, details in [
+        ({"token": "garbage"}, "badValueToken", {"key": "token", "tokenError": "badToken"}),
+        ({"token": forged(token)}, "tokenInvalid", None),
+        ({}, "missingRequiredValue", {"key": "token"}),
+        ({"token": ""}, "badValueEmpty", {"key": "token"}),
+        ({"token": 42}, "badValueString", {"key": "token"}),
+    ]:
+        response = api.call("POST", "/tokens/examine", body=body)
+        assert response.status_code == 400, body
+        error = error_of(response)
+        assert error["id"] == error_id, body
+        if details is not None:
+            shown = {k: v["id"] if isinstance(v, dict) else v for k, v in error["details"].items()}
+            assert shown == details, body
+
+
+# ---- who may manage whose tokens ---------------------------------------------------------------------
+
+
+def test_only_the_subject_or_a_token_manager_manages_a_token(api: Api, admin: str, alice: str) -> None:
+    api.create_user("bob")
+    token_id, _ = created(create_named(api, "invite"))
+    bob = api.basic("bob", USER_PASSWORD)
+    before = scan(api, "TOKENS_TABLE")
+    for method, body in (("GET", None), ("PATCH", {"revoked": True}), ("DELETE", None)):
+        for target in (token_id, "no-such-token"):
+            response = api.call(method, f"/tokens/named/{target}", body=body, headers=bob)
+            assert response.status_code == 403, (method, target)
+            assert "oz_tokens_manage" in error_of(response)["details"]["hint"], (method, target)
+    assert scan(api, "TOKENS_TABLE") == before
+
+    manager = api.basic("admin", USER_PASSWORD)
+    assert api.call("GET", f"/tokens/named/{token_id}", headers=manager).json_body["subject"]["id"] == alice
+    assert api.call("PATCH", f"/tokens/named/{token_id}", body={"revoked": True}, headers=manager).status_code == 204
+    assert info(api, token_id).json_body["revoked"] is True
+    assert api.call("DELETE", f"/tokens/named/{token_id}", headers=manager).status_code == 204
+    # Deleting somebody else's token frees *their* name and *their* list.
+    assert api.call("GET", "/user/tokens/named", headers=alice_auth(api)).json_body == {"tokens": []}
+    created(create_named(api, "invite"))
+    for method in ("GET", "PATCH", "DELETE"):
+        missing = api.call(method, "/tokens/named/no-such-token", body={"revoked": True}, headers=manager)
+        assert (missing.status_code, error_of(missing)["id"]) == (404, "notFound"), method
+
+
+TOKEN_ENDPOINTS = [
+    ("POST", "/user/tokens/named", {"name": "n1", "type": INVITE}),
+    ("POST", "/user/tokens/temporary", {"type": ACCESS, "caveats": [{"type": "time", "validUntil": 2**31}]}),
+    ("GET", "/user/tokens/named", None),
+    ("GET", "/tokens/named/{id}", None),
+    ("PATCH", "/tokens/named/{id}", {"revoked": True}),
+    ("DELETE", "/tokens/named/{id}", None),
+]
+
+
+def test_token_endpoints_reject_missing_bad_and_provider_credentials(api: Api, alice: str) -> None:
+    token_id, _ = created(create_named(api, "invite"))
+    provider = register_provider(api, subdomain=None)
+    _, access = temporary(api)
+    before = {table: scan(api, table) for table in ("TOKENS_TABLE", "IDENTIFIERS_TABLE", "USERS_TABLE")}
+    cases: list[tuple[dict[str, str], int, str | None]] = [
+        ({}, 401, None),
+        ({"X-Auth-Token": "garbage"}, 401, "badToken"),
+        ({"Authorization": "Bearer garbage"}, 401, "badToken"),
+        ({"X-Auth-Token": forged(access)}, 401, "tokenInvalid"),
+        (api.basic("alice", "wrong"), 401, "badBasicCredentials"),
+        (provider.headers, 403, None),
+    ]
+    for method, template, body in TOKEN_ENDPOINTS:
+        path = template.format(id=token_id)
+        for headers, status, auth_error in cases:
+            response = api.call(method, path, body=body, headers=headers)
+            case = f"{method} {path} with {headers}"
+            assert response.status_code == status, case
+            error = error_of(response)
+            if status == 401:
+                assert error["id"] == "unauthorized", case
+                assert error.get("details", {}).get("authError", {}).get("id") == auth_error, case
+            else:
+                assert (error["id"], error["details"]["hint"]) == (
+                    "forbidden",
+                    "this operation is for users, not providers",
+                ), case
+    assert {table: scan(api, table) for table in before} == before
