@@ -80,7 +80,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, shutdown)
 
     try:
-        moto = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], env)
+        moto = start([sys.executable, str(ROOT / "scripts" / "moto_server.py"), "127.0.0.1", str(moto_port)], env)
         children.append(moto)
         wait_for_port("127.0.0.1", moto_port, moto)
         service_env = provision(env, password)

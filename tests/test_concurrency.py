@@ -3,7 +3,9 @@
 32 requests race for one single-use token, then 32 requests with distinct tokens race for one
 subdomain. Exactly one wins each race; the others get the documented error; the stored state and
 the DNS zone agree with the winner; the losers' tokens stay unused. The guarantees come from
-DynamoDB conditions (token use, subdomain reservation), which moto's server applies atomically.
+DynamoDB conditions (token use, subdomain reservation). moto's threaded server does not apply
+them atomically (two winners were seen), so the local run serves AWS one request at a time
+(`scripts/moto_server.py`), as DynamoDB guarantees per item; `chalice local` stays threaded.
 """
 
 from __future__ import annotations
