@@ -54,10 +54,16 @@ def require_support(ctx: Context, data: Mapping[str, Any]) -> None:
         raise OnedataError("subdomainDelegationNotSupported")
 
 
-def check_subdomain(ctx: Context, subdomain: str) -> None:
-    """Reject labels the zone reserves for itself and names too long for DNS."""
+def check_length(ctx: Context, subdomain: str) -> None:
+    """Reject a subdomain whose record names would be too long for DNS in this zone. A bad value
+    like any other: registration reports it before looking at the token, as Onezone does."""
     if len(f"{ONES3_LABEL}.{fqdn(ctx, subdomain)}") > MAX_FQDN_LENGTH:
         raise OnedataError("badValueSubdomain")
+
+
+def check_subdomain(ctx: Context, subdomain: str) -> None:
+    """Reject labels the zone reserves for itself and names too long for DNS."""
+    check_length(ctx, subdomain)
     if _RESERVED.match(subdomain) or subdomain in ctx.settings.reserved_subdomains:
         raise OnedataError("badValueIdentifierOccupied", key="subdomain")
 

@@ -23,6 +23,7 @@ from chalicelib.validation import (
     Port,
     RequestModel,
     Subdomain,
+    as_boolean,
     invalid,
     require_string,
 )
@@ -50,7 +51,7 @@ _FULL_NAME = re.compile(r"^[\w](?:[\w()\-\s.,']{0,48}[\w().,'])?$")
 
 
 def _username(value: Any, info: ValidationInfo) -> str:
-    if not _USERNAME.match(require_string(value, info)):
+    if not _USERNAME.fullmatch(require_string(value, info)):
         raise invalid("badValueUsername")
     return value
 
@@ -63,7 +64,7 @@ def _password(value: Any, info: ValidationInfo) -> str:
 
 
 def _full_name(value: Any, info: ValidationInfo) -> str:
-    if not _FULL_NAME.match(require_string(value, info).strip()):
+    if not _FULL_NAME.fullmatch(require_string(value, info).strip()):
         raise invalid("badValueFullName")
     return value.strip()
 
@@ -111,12 +112,14 @@ class DelegationRequest(RequestModel):
     @classmethod
     def required_keys(cls, data: dict[str, Any]) -> set[str]:
         required = {*cls.REQUIRED, "subdomainDelegation"}
-        delegation = data.get("subdomainDelegation")
-        if delegation in (True, "true"):
+        # Read as the field reads it ("True" included, 1 excluded), or delegation could be
+        # switched on without the keys it requires.
+        delegation = as_boolean(data.get("subdomainDelegation"))
+        if delegation is True:
             required.add("subdomain")
             if data.get("ipList") is None:
                 required.add("opWorkerIpAddresses")
-        elif delegation in (False, "false"):
+        elif delegation is False:
             required.add("domain")
         return required
 

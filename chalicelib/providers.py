@@ -1,7 +1,8 @@
 """Provider registration: the registration token, and `POST /providers` all or nothing.
 
 Registration order (Onezone's checks, then our writes):
-1. `subdomainDelegationNotSupported`, required keys, values, coordinates (`validation`);
+1. `subdomainDelegationNotSupported`, required keys, values, coordinates (`validation`), the
+   subdomain's length within the zone;
 2. the token: parse (`badValueToken`), signature, caveats, record, invite type, uses left, the
    issuer's right to invite and the admin user's existence - all before anything is written;
 3. the subdomain: reserved labels, then an atomic reservation in the identifiers table
@@ -57,6 +58,8 @@ def register(ctx: Context, body: bytes | None) -> RegisterProviderResponse:
     data = parse_json_object(body)
     dns.require_support(ctx, data)
     request = validate(RegisterProviderRequest, data)
+    if request.subdomainDelegation:
+        dns.check_length(ctx, request.subdomain or "")
     invite = _usable_invite(ctx, request.token)
     if request.subdomainDelegation:
         dns.check_subdomain(ctx, request.subdomain or "")
@@ -158,6 +161,12 @@ def _commit(
         db.transact(ctx.aws.dynamodb, list(ops.values()), request_token=provider.providerId)
     except db.Cancelled as cancelled:
         failed = [name for index, name in enumerate(names) if cancelled.failed(index)]
+        # The provider item, keyed by a fresh random id, failing its condition means this very
+        # transaction already committed: an attempt whose answer was lost, retried by botocore and
+        # run again (DynamoDB would honour the idempotency token; emulators such as moto do not).
+        # That registration stands: an error now would undo its DNS records, but not the records.
+        if "provider" in failed and _committed_after_all(ctx, provider.providerId):
+            return
         raise _cancellation_error(failed, cancelled.old_item(names.index(failed[0])), provider) from None
     except Exception:
         if not _committed_after_all(ctx, provider.providerId):

@@ -58,7 +58,9 @@ def issue(ctx: Context, record: TokenRecord) -> str:
 
 def parse(serialized: str) -> Macaroon:
     """Deserialize without trusting anything; `badToken`/`tokenTooLarge` if impossible."""
-    if len(serialized) > MAX_TOKEN_BYTES:
+    # The limit is in bytes, as Onezone's: counting characters would let a token of multi-byte
+    # characters beyond the limit through (surrogatepass: a JSON string may carry lone ones).
+    if len(serialized.encode("utf-8", "surrogatepass")) > MAX_TOKEN_BYTES:
         raise OnedataError("tokenTooLarge", limit=MAX_TOKEN_BYTES)
     try:
         macaroon = Macaroon.deserialize(serialized.strip())

@@ -92,12 +92,23 @@ def _non_empty_string(value: Any, info: ValidationInfo) -> str:
     return value
 
 
-def _boolean(value: Any, info: ValidationInfo) -> bool:
+def as_boolean(value: Any) -> bool | None:
+    """`value` as a `Boolean` field reads it (a JSON boolean, or "true"/"false" in any case),
+    None if it is neither. Rules that depend on a boolean key before the body is validated (which
+    keys `subdomainDelegation` makes required) must read it exactly as the field does, or a value
+    the field accepts could skip the requirements it implies."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise invalid("badValueBoolean", key=info.field_name)
+    return None
+
+
+def _boolean(value: Any, info: ValidationInfo) -> bool:
+    result = as_boolean(value)
+    if result is None:
+        raise invalid("badValueBoolean", key=info.field_name)
+    return result
 
 
 def _number(value: Any) -> float | None:
@@ -155,6 +166,7 @@ def _ipv4_list(value: Any, info: ValidationInfo) -> list[str]:
     return addresses
 
 
+# Always applied with `fullmatch`: with `match`, `$` also accepts a trailing newline ("name\n").
 _NAME = re.compile(r"^[)(\w][)(\w .-]{0,126}[)(\w]$")
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -166,14 +178,15 @@ MAX_DOMAIN_BYTES = 253
 
 
 def _name(value: Any, info: ValidationInfo) -> str:
-    if not _NAME.match(require_string(value, info)):
+    if not _NAME.fullmatch(require_string(value, info)):
         raise invalid("badValueName")
     return value
 
 
 def _email(value: Any, info: ValidationInfo) -> str:
     email = _non_empty_string(value, info).strip()
-    if len(email.encode()) > MAX_EMAIL_BYTES or not _EMAIL.match(email):
+    # The ASCII-only pattern first: it also keeps lone surrogates away from `encode`.
+    if not _EMAIL.fullmatch(email) or len(email.encode()) > MAX_EMAIL_BYTES:
         raise invalid("badValueEmail")
     return email
 
@@ -186,7 +199,7 @@ def is_domain(name: str) -> bool:
     except ValueError:
         pass
     labels = name.split(".")
-    return len(name) <= MAX_DOMAIN_BYTES and len(labels) >= 2 and all(_LABEL.match(label) for label in labels)
+    return len(name) <= MAX_DOMAIN_BYTES and len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels)
 
 
 def _domain(value: Any, info: ValidationInfo) -> str:
@@ -198,7 +211,7 @@ def _domain(value: Any, info: ValidationInfo) -> str:
 
 def _subdomain(value: Any, info: ValidationInfo) -> str:
     subdomain = _non_empty_string(value, info).strip().lower()
-    if not _LABEL.match(subdomain):
+    if not _LABEL.fullmatch(subdomain):
         raise invalid("badValueSubdomain")
     return subdomain
 

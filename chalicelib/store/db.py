@@ -19,13 +19,16 @@ _deserializer = TypeDeserializer()
 Item = dict[str, Any]
 TransactItem = dict[str, Any]
 Record = TypeVar("Record", bound=BaseModel)
+MIN_DYNAMO_MAGNITUDE = 1e-130
 
 
 def _to_dynamo(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
-        return Decimal(repr(value))
+        # DynamoDB numbers stop at a magnitude of 1E-130 ("Number underflow"); anything smaller,
+        # such as a latitude of 1e-200, is stored as the 0 it is for every purpose here.
+        return Decimal(repr(value)) if abs(value) >= MIN_DYNAMO_MAGNITUDE else Decimal(0)
     if isinstance(value, Mapping):
         return {k: _to_dynamo(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
