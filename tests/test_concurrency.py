@@ -1,16 +1,22 @@
-"""Concurrent registrations against the local run (`chalice local` threads + moto server).
+"""Concurrent registrations against the local run (`chalice local` threads + its moto server).
 
 32 requests race for one single-use token, then 32 requests with distinct tokens race for one
-subdomain. Exactly one wins each race; the others get the documented error; the stored state and
-the DNS zone agree with the winner; the losers' tokens stay unused. The guarantees come from
-DynamoDB conditions (token use, subdomain reservation). moto's threaded server does not apply
-them atomically (two winners were seen), so the local run serves AWS one request at a time
-(`scripts/moto_server.py`), as DynamoDB guarantees per item; `chalice local` stays threaded.
+subdomain, released together by a barrier. Exactly one wins each race; the others get the
+documented error; the stored state (read with boto3 from the moto server) and the DNS zone agree
+with the winner; the losers leave nothing behind and their tokens stay unused.
+
+The guarantees come from DynamoDB conditions (the token's usage count, the subdomain reservation).
+moto's stock threaded server does not apply them atomically: `tests/moto_race.py` reproduces two
+transactions both passing one single-use condition, and a cancelled transaction's rollback erasing
+a committed write. So the local run serves AWS one request at a time (`scripts/moto_server.py`),
+which is the guarantee DynamoDB gives; `chalice local` stays threaded, so the app's whole request
+path still races. The first test checks that backend guarantee itself, with no app code.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,16 +26,20 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
+from pymacaroons import Macaroon
 
-from tests.localrun import ADMIN_PASSWORD, LocalRun
+from tests import moto_race
+from tests.localrun import ADMIN_PASSWORD, ZONE, LocalRun
 
 pytestmark = pytest.mark.blackbox
 RACERS = 32
+TABLES = ("-users", "-tokens", "-providers", "-clusters", "-identifiers")
 
 
 def post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     """POST JSON. A connection reset by the dev server (chalice local's listen backlog is 5) is
-    retried, as a real client would; a request served twice would show in the races' counts."""
+    retried, as a real client would; a request served twice would show in the races' counts
+    (its second answer would be a loser's), so a retry can fail a race but never pass one."""
     request = urllib.request.Request(  # noqa: S310 - a loopback URL built by the test
         url,
         data=json.dumps(body).encode(),
@@ -42,7 +52,9 @@ def post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) 
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
-        except ConnectionResetError:
+        except (ConnectionResetError, urllib.error.URLError) as error:
+            if not isinstance(getattr(error, "reason", error), ConnectionResetError):
+                raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError(f"{url}: connection reset ten times")
 
@@ -75,15 +87,49 @@ def registration_tokens(local: LocalRun, count: int) -> list[str]:
 
 
 def race(local: LocalRun, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    with ThreadPoolExecutor(max_workers=RACERS) as pool:
-        return list(pool.map(lambda body: post(f"{local.base}/providers", body), bodies))
+    """POST every body to /providers at once: one thread each, released together."""
+    barrier = threading.Barrier(len(bodies))
+
+    def register(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        barrier.wait(timeout=30)
+        return post(f"{local.base}/providers", body)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(register, bodies, timeout=120))
 
 
-def scan(local: LocalRun, suffix: str) -> list[dict[str, Any]]:
+def snapshot(local: LocalRun) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every item of the app's tables, by table suffix and key; and the zone's A records."""
     dynamodb = local.client("dynamodb")
-    [table] = [name for name in dynamodb.list_tables()["TableNames"] if name.endswith(suffix)]
     deserialize = TypeDeserializer().deserialize
-    return [{k: deserialize(v) for k, v in item.items()} for item in dynamodb.scan(TableName=table)["Items"]]
+    names = dynamodb.list_tables()["TableNames"]
+    state: dict[str, dict[str, dict[str, Any]]] = {}
+    for suffix in TABLES:
+        [table] = [name for name in names if name.endswith(suffix)]
+        [key] = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        items = [
+            {k: deserialize(v) for k, v in item.items()}
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+            for item in page["Items"]
+        ]
+        state[suffix] = {item[key]: item for item in items}
+    route53 = local.client("route53")
+    [zone_id] = [z["Id"] for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == ZONE]
+    state["A"] = {
+        record["Name"].rstrip("."): sorted(v["Value"] for v in record["ResourceRecords"])
+        for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id)
+        for record in page["ResourceRecordSets"]
+        if record["Type"] == "A"
+    }
+    return state
+
+
+def added(before: dict[str, Any], after: dict[str, Any], part: str) -> dict[str, Any]:
+    return {key: value for key, value in after[part].items() if key not in before[part]}
+
+
+def token_id(token: str) -> str:
+    return Macaroon.deserialize(token).identifier
 
 
 def body(token: str, subdomain: str, ip: str) -> dict[str, Any]:
@@ -97,34 +143,78 @@ def body(token: str, subdomain: str, ip: str) -> dict[str, Any]:
     }
 
 
-def test_one_token_32_registrations(local: LocalRun) -> None:
-    [token] = registration_tokens(local, 1)
-    results = race(local, [body(token, f"race-token-{i}", f"192.0.2.{i + 1}") for i in range(RACERS)])
-    outcomes = Counter(status if status == 200 else body["error"]["id"] for status, body in results)
-    assert outcomes == {200: 1, "inviteTokenUsageLimitReached": RACERS - 1}, outcomes
+def assert_one_provider_written(before: dict[str, Any], after: dict[str, Any], winner: dict[str, Any]) -> None:
+    """The winner's provider, cluster, root token and admin membership, and nothing else."""
+    provider_id = winner["providerId"]
+    assert list(added(before, after, "-providers")) == [provider_id]
+    assert list(added(before, after, "-clusters")) == [provider_id]
+    [root] = added(before, after, "-tokens").values()
+    assert (root["subjectType"], root["subjectId"]) == ("oneprovider", provider_id)
+    assert root["tokenId"] == after["-providers"][provider_id]["rootTokenId"] == token_id(winner["providerRootToken"])
+    admin = winner["adminUserId"]
+    assert set(after["-users"][admin].get("clusters", ())) - set(before["-users"][admin].get("clusters", ())) == {
+        provider_id
+    }
 
-    [winner] = [body for status, body in results if status == 200]
-    mine = [p for p in scan(local, "-providers") if p["name"].startswith("Racer race-token-")]
-    assert [p["providerId"] for p in mine] == [winner["providerId"]]
-    winner_sub = mine[0]["subdomain"]
-    for i in range(RACERS):
-        name = f"race-token-{i}.onezone.test"
-        assert (local.a_record(name) is not None) == (f"race-token-{i}" == winner_sub), name
-    claims = [
-        c["identifier"] for c in scan(local, "-identifiers") if c["identifier"].startswith("subdomain:race-token")
-    ]
-    assert claims == [f"subdomain:{winner_sub}"]
+
+def test_the_local_runs_backend_commits_one_of_32_racing_transactions(local: LocalRun) -> None:
+    """The guarantee the app relies on, with no app code: moto_race's rounds hold on this server."""
+    clients = [moto_race.client(local.moto_port) for _ in range(RACERS)]
+    clients[0].create_table(
+        TableName="concurrency-probe",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    try:
+        for round_no in range(3):
+            summary, consistent = moto_race.race_round(clients, "concurrency-probe", round_no)
+            assert consistent, summary
+            assert summary["committed"] == 1, summary
+    finally:
+        clients[0].delete_table(TableName="concurrency-probe")
+
+
+def test_one_token_32_registrations(local: LocalRun) -> None:
+    """Losers get `inviteTokenUsageLimitReached` whichever check stops them: the read of the used
+    token before any write, or the transaction's usage condition (its ALL_OLD item shows the
+    count), both documented as Onezone's error for a used-up invite token."""
+    [token] = registration_tokens(local, 1)
+    before = snapshot(local)
+    results = race(local, [body(token, f"race-token-{i}", f"192.0.2.{i + 1}") for i in range(RACERS)])
+    after = snapshot(local)
+
+    outcomes = Counter(status if status == 200 else reply["error"]["id"] for status, reply in results)
+    assert outcomes == {200: 1, "inviteTokenUsageLimitReached": RACERS - 1}, outcomes
+    assert all(status == 400 for status, _ in results if status != 200)
+    [(index, winner)] = [(i, reply) for i, (status, reply) in enumerate(results) if status == 200]
+
+    assert after["-tokens"][token_id(token)]["usageCount"] == 1
+    assert_one_provider_written(before, after, winner)
+    claims = added(before, after, "-identifiers")
+    assert {k: (v["ownerId"], v.get("pending")) for k, v in claims.items()} == {
+        f"subdomain:race-token-{index}": (winner["providerId"], False)
+    }
+    assert added(before, after, "A") == {f"race-token-{index}.{ZONE}": [f"192.0.2.{index + 1}"]}
 
 
 def test_32_tokens_one_subdomain(local: LocalRun) -> None:
+    """Losers are stopped by the subdomain reservation (a conditional put) before they write DNS or
+    use their token: `badValueIdentifierOccupied`, key `subdomain`, and the token stays unused."""
     tokens = registration_tokens(local, RACERS)
+    before = snapshot(local)
     results = race(local, [body(token, "contested", f"192.0.2.{i + 1}") for i, token in enumerate(tokens)])
-    outcomes = Counter(status if status == 200 else body["error"]["id"] for status, body in results)
-    assert outcomes == {200: 1, "badValueIdentifierOccupied": RACERS - 1}, outcomes
+    after = snapshot(local)
 
-    [(winner_index, winner)] = [(i, body) for i, (status, body) in enumerate(results) if status == 200]
-    assert local.a_record("contested.onezone.test") == [f"192.0.2.{winner_index + 1}"]
-    contested = [p for p in scan(local, "-providers") if p.get("subdomain") == "contested"]
-    assert [p["providerId"] for p in contested] == [winner["providerId"]]
-    [claim] = [c for c in scan(local, "-identifiers") if c["identifier"] == "subdomain:contested"]
-    assert (claim["ownerId"], claim["pending"]) == (winner["providerId"], False)
+    outcomes = Counter(status if status == 200 else reply["error"]["id"] for status, reply in results)
+    assert outcomes == {200: 1, "badValueIdentifierOccupied": RACERS - 1}, outcomes
+    losers = [reply for status, reply in results if status != 200]
+    assert all(reply["error"]["details"] == {"key": "subdomain"} for reply in losers), losers
+    [(index, winner)] = [(i, reply) for i, (status, reply) in enumerate(results) if status == 200]
+
+    usage = [after["-tokens"][token_id(token)]["usageCount"] for token in tokens]
+    assert usage == [1 if i == index else 0 for i in range(RACERS)]
+    assert_one_provider_written(before, after, winner)
+    claim = after["-identifiers"]["subdomain:contested"]
+    assert (claim["ownerId"], claim.get("pending")) == (winner["providerId"], False)
+    assert added(before, after, "A") == {f"contested.{ZONE}": [f"192.0.2.{index + 1}"]}
