@@ -81,20 +81,31 @@ def reserved(ctx: Context, subdomain: str | None, owner_id: str) -> Iterator[Non
     it back if the block fails; the block confirms it (`identifiers.confirm_op`) on success.
 
     A reservation that cannot be given back (AWS failing twice) is logged and simply expires.
+    A reservation whose write failed is given back too: the write may have gone through although
+    its answer never came (a timeout, a 5xx).
     """
     if subdomain is None:
         yield
         return
-    if not identifiers.reserve(ctx, identifiers.SUBDOMAIN, subdomain, owner_id, int(time.time())):
+    try:
+        taken = identifiers.reserve(ctx, identifiers.SUBDOMAIN, subdomain, owner_id, int(time.time()))
+    except BaseException:
+        _release(ctx, subdomain, owner_id)
+        raise
+    if not taken:
         raise OnedataError("badValueIdentifierOccupied", key="subdomain")
     try:
         yield
     except BaseException:
-        try:
-            identifiers.release(ctx, identifiers.SUBDOMAIN, subdomain, owner_id)
-        except Exception:
-            log.exception("could not release the reservation of subdomain %r for %s", subdomain, owner_id)
+        _release(ctx, subdomain, owner_id)
         raise
+
+
+def _release(ctx: Context, subdomain: str, owner_id: str) -> None:
+    try:
+        identifiers.release(ctx, identifiers.SUBDOMAIN, subdomain, owner_id)
+    except Exception:
+        log.exception("could not release the reservation of subdomain %r for %s", subdomain, owner_id)
 
 
 def record_sets(ctx: Context, subdomain: str, worker_ips: list[str], ones3_ips: list[str]) -> list[RecordSet]:
@@ -204,8 +215,16 @@ def transition(
 
     If even the switch back fails, the inconsistency is logged with everything an operator needs
     to repair it by hand, and the block's own failure is what propagates.
+
+    A switch to `new` that failed without a definite refusal from Route 53 (a timeout, a dropped
+    connection, a 5xx) may have been applied all the same, so it is switched back as well.
     """
-    replace(ctx, old, new)
+    try:
+        replace(ctx, old, new)
+    except Exception as error:
+        if _maybe_applied(error):
+            _switch_back(ctx, new, old, reference)
+        raise
     try:
         yield
     except BaseException:
@@ -215,14 +234,26 @@ def transition(
                 wanted = settled()
         except Exception:
             log.exception("could not read what DNS should hold for %s; restoring the records it had", reference)
-        try:
-            replace(ctx, new, wanted)
-        except Exception:
-            log.exception(
-                "DNS LEFT INCONSISTENT in hosted zone %s (reference %s): wanted %s, could not remove %s",
-                ctx.settings.hosted_zone_id,
-                reference,
-                [record.name for record in wanted],
-                [record.name for record in new],
-            )
+        _switch_back(ctx, new, wanted, reference)
         raise
+
+
+def _maybe_applied(error: Exception) -> bool:
+    """Whether a failed change batch may have been applied: Route 53 refuses a batch with a 4xx
+    and applies none of it; any other failure can follow a change that went through."""
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)) >= 500
+    return True
+
+
+def _switch_back(ctx: Context, new: list[RecordSet], wanted: list[RecordSet], reference: str) -> None:
+    try:
+        replace(ctx, new, wanted)
+    except Exception:
+        log.exception(
+            "DNS LEFT INCONSISTENT in hosted zone %s (reference %s): wanted %s, could not remove %s",
+            ctx.settings.hosted_zone_id,
+            reference,
+            [record.name for record in wanted],
+            [record.name for record in new],
+        )

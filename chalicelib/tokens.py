@@ -73,10 +73,13 @@ def parse(serialized: str) -> Macaroon:
 
 
 def _check_signature(ctx: Context, macaroon: Macaroon) -> None:
+    # The key is derived outside the `try`: a root key that cannot be read (Secrets Manager
+    # throttling or unreachable) is the service's failure, not an invalid token.
+    key = _key(ctx, macaroon.identifier)
     verifier = Verifier()
     verifier.satisfy_general(lambda _caveat: True)
     try:
-        verifier.verify(macaroon, _key(ctx, macaroon.identifier))
+        verifier.verify(macaroon, key)
     except Exception:  # noqa: BLE001 - a wrong key, a third-party caveat without discharge, a broken chain
         raise OnedataError("tokenInvalid") from None
 

@@ -46,7 +46,11 @@ def owner(ctx: Context, kind: str, name: str) -> str | None:
 
 
 def reserve(ctx: Context, kind: str, name: str, owner_id: str, now: int) -> bool:
-    """Reserve `name` for `owner_id` until confirmed; False if someone holds it."""
+    """Reserve `name` for `owner_id` until confirmed; False if someone else holds it.
+
+    Our own pending reservation may be written again: botocore retries a write whose answer was
+    lost, and that retry must not find the name taken by the very request that sends it.
+    """
     return db.conditional_write(
         ctx.aws.dynamodb.put_item,
         TableName=ctx.settings.identifiers_table,
@@ -59,9 +63,15 @@ def reserve(ctx: Context, kind: str, name: str, owner_id: str, now: int) -> bool
                 "pendingUntil": now + PENDING_SECONDS,
             }
         ),
-        ConditionExpression="attribute_not_exists(identifier) OR (#pending = :true AND pendingUntil < :now)",
+        ConditionExpression=(
+            "attribute_not_exists(identifier) OR (#pending = :true AND (pendingUntil < :now OR ownerId = :owner))"
+        ),
         ExpressionAttributeNames={"#pending": "pending"},
-        ExpressionAttributeValues={":true": db.encode_value(True), ":now": db.encode_value(now)},
+        ExpressionAttributeValues={
+            ":true": db.encode_value(True),
+            ":now": db.encode_value(now),
+            ":owner": db.encode_value(owner_id),
+        },
     )
 
 
