@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.models import ErrorResponse
+from chalicelib.models import DelegationRequest, ErrorResponse
 
 REF = "#/components/schemas/{model}"
 ERROR_DESCRIPTIONS = {
@@ -60,8 +60,27 @@ class Operation:
 def _schema(model: type[BaseModel], schemas: dict[str, Any], mode: str) -> dict[str, str]:
     generated = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     schemas.update(generated.pop("$defs", {}))
+    if mode == "validation" and issubclass(model, DelegationRequest):
+        generated["allOf"] = _delegation_requirements(model)
     schemas[model.__name__] = generated
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _delegation_requirements(model: type[DelegationRequest]) -> list[dict[str, Any]]:
+    """The keys `subdomainDelegation` makes required, as JSON Schema `if`/`then`: without them the
+    document would call a body without `domain` (or `subdomain`) valid. Asked of the model's own
+    `required_keys`, so the rule is not restated; `ipList` may stand in for `opWorkerIpAddresses`."""
+    rules = []
+    always = model.required_keys({})
+    for flag in (True, False):
+        needed = model.required_keys({"subdomainDelegation": flag}) - always
+        with_ip_list = model.required_keys({"subdomainDelegation": flag, "ipList": []}) - always
+        then: dict[str, Any] = {"required": sorted(with_ip_list)}
+        if needed != with_ip_list:
+            then["anyOf"] = [{"required": sorted(needed - with_ip_list)}, {"required": ["ipList"]}]
+        condition = {"properties": {"subdomainDelegation": {"enum": [flag, str(flag).lower()]}}}
+        rules.append({"if": {**condition, "required": ["subdomainDelegation"]}, "then": then})
+    return rules
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,19 @@
 """Contract fuzzing: schemathesis drives every operation of the app's own OpenAPI document.
 
-Valid and invalid bodies, parameters and headers (schemathesis' positive and negative modes),
-each sent twice: as generated (usually without credentials) and with real credentials - an
-admin's access token, or a provider's root token on `/provider...`. Every response must be
-documented (status, content type, schema), never a 5xx, and every error must have the Onedata
-shape. Deterministic (`derandomize`) and bounded, so CI stays fast.
+The document is loaded from the app itself (`GET /api/v3/onezone/openapi.json`, in process through
+`tests/wsgi_adapter.py`) with moto and the infra stack live for the whole module. Every generated
+case - valid and invalid bodies, parameters, headers and credentials (schemathesis' positive and
+negative modes, its coverage phase included) - is sent twice:
+
+1. as generated: mostly no or made-up credentials;
+2. as a real client would send it: valid credentials (Basic, `X-Auth-Token` and `Authorization:
+   Bearer` in turn, or the root token of a live provider on `/provider...`), path parameters
+   pointing at things that exist (a user, the provider and its cluster, a fresh named token),
+   and on `POST /providers` and `POST /tokens/examine` a fresh registration token in the body -
+   so the fuzzed bodies get past authentication and token checks and reach DynamoDB and Route 53.
+
+Every response must be documented (status code, content type, body schema), never a 5xx, and
+every error must have the Onedata shape. Deterministic (`derandomize`) and bounded.
 """
 
 from __future__ import annotations
@@ -12,12 +21,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import schemathesis
 from chalice.test import Client
 from hypothesis import HealthCheck, settings
+from jsonschema import Draft202012Validator
 from moto import mock_aws
 from schemathesis import checks
 
@@ -25,11 +36,13 @@ import app
 from chalicelib import context, tokens
 from chalicelib.models import OZ_PRIVILEGES
 from chalicelib.store.tokens import SubjectType
-from tests.conftest import Api, deploy_stack, isolate_aws
+from tests.conftest import USER_PASSWORD, Api, deploy_stack, isolate_aws
 from tests.wsgi_adapter import ChaliceWsgi
 
-schema = schemathesis.openapi.from_wsgi("/api/v3/onezone/openapi.json", ChaliceWsgi(app.app))
+API = "/api/v3/onezone"
+schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", ChaliceWsgi(app.app))
 GATEWAY_METHODS = {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"}
+CREDENTIAL_HEADERS = {"authorization", "x-auth-token"}
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -38,31 +51,72 @@ CHECKS = [
 ]
 
 
+@dataclass
+class Live:
+    """Things that exist in the backend, for the second sending of each case."""
+
+    api: Api
+    user_token: str
+    other_user_id: str
+    provider: tuple[str, str] | None = None  # (id, root token); None once deregistered
+    sent: int = 0
+    answers: dict[str, set[int]] = field(default_factory=dict)  # "METHOD path" -> statuses seen
+
+    def user_credentials(self) -> dict[str, str]:
+        self.sent += 1
+        return [
+            self.api.basic("admin", USER_PASSWORD),
+            {"X-Auth-Token": self.user_token},
+            {"Authorization": f"Bearer {self.user_token}"},
+        ][self.sent % 3]
+
+    def registration_token(self) -> str:
+        return self.api.registration_token("admin")
+
+    def live_provider(self) -> tuple[str, str]:
+        """A registered provider (registered again after a fuzzed case deregistered it)."""
+        if self.provider is None:
+            body = {
+                "token": self.registration_token(),
+                "name": "Fuzzed provider",
+                "adminEmail": "ops@example.com",
+                "subdomainDelegation": False,
+                "domain": "fuzz.example.com",
+            }
+            registered = self.api.call("POST", "/providers", body=body)
+            assert registered.status_code == 200, registered.body
+            self.provider = (registered.json_body["providerId"], registered.json_body["providerRootToken"])
+        return self.provider
+
+    def named_token_id(self) -> str:
+        body = {"name": f"fuzz {self.sent}", "type": {"accessToken": {}}}
+        created = self.api.call("POST", "/user/tokens/named", body=body, headers={"X-Auth-Token": self.user_token})
+        assert created.status_code == 201, created.body
+        return created.json_body["tokenId"]
+
+    def existing(self, name: str) -> str:
+        if name == "user_id":
+            return self.other_user_id
+        if name in ("provider_id", "cluster_id"):
+            return self.live_provider()[0]  # a provider's cluster has the provider's id
+        assert name == "token_id", name
+        return self.named_token_id()
+
+
 @pytest.fixture(scope="module")
-def credentials() -> Iterator[dict[str, str]]:
-    """A moto backend with the stack, an admin access token and a provider root token."""
+def live() -> Iterator[Live]:
+    """A moto backend with the infra stack for the whole module, an admin holding every
+    privilege (its access token), another user, and a provider registered through the API."""
     with pytest.MonkeyPatch.context() as env:
         isolate_aws(env)
         with mock_aws():
-            yield _credentials(deploy_stack(env))
+            api = Api(client=Client(app.app, stage_name="local"), env=deploy_stack(env))
+            admin_id = api.create_user("admin", OZ_PRIVILEGES)
+            record = tokens.new_record(SubjectType.USER, admin_id, int(time.time()))
+            yield Live(
+                api=api, user_token=tokens.issue(context.current(), record), other_user_id=api.create_user("bob")
+            )
             context.reset()
-
-
-def _credentials(outputs: dict[str, str]) -> dict[str, str]:
-    """An admin access token, and the root token of a provider registered through the API."""
-    api = Api(client=Client(app.app, stage_name="local"), env=outputs)
-    admin_id = api.create_user("admin", OZ_PRIVILEGES)
-    user_token = tokens.issue(context.current(), tokens.new_record(SubjectType.USER, admin_id, int(time.time())))
-    body = {
-        "token": api.registration_token("admin"),
-        "name": "Fuzzed provider",
-        "adminEmail": "ops@example.com",
-        "subdomainDelegation": False,
-        "domain": "fuzz.example.com",
-    }
-    registered = api.call("POST", "/providers", body=body)
-    assert registered.status_code == 200, registered.body
-    return {"user": user_token, "provider": registered.json_body["providerRootToken"]}
 
 
 def answered_by_gateway(response: Any) -> bool:
@@ -72,29 +126,109 @@ def answered_by_gateway(response: Any) -> bool:
     return response.status_code == 403 and "message" in json.loads(response.content or b"{}")
 
 
-def onedata_error(body: bytes) -> None:
-    error = json.loads(body)["error"]
-    assert isinstance(error["id"], str)
-    assert isinstance(error["description"], str)
-    assert set(error) <= {"id", "description", "details"}
+def check(case: Any, response: Any, live: Live) -> None:
+    if answered_by_gateway(response):
+        return
+    case.validate_response(response, checks=CHECKS)
+    live.answers.setdefault(f"{case.method.upper()} {case.operation.path}", set()).add(response.status_code)
+    if response.status_code >= 400:
+        body = json.loads(response.content)
+        assert set(body) == {"error"}, body
+        error = body["error"]
+        assert isinstance(error["id"], str), error
+        assert isinstance(error["description"], str), error
+        assert set(error) <= {"id", "description", "details"}, error
+        assert isinstance(error.get("details", {}), dict), error
+
+
+def as_a_client_would(case: Any, live: Live) -> dict[str, str]:
+    """Point every other `case` at things that exist (the rest keep their generated ids: a 404
+    for a valid caller) and put a real token in its body; the credentials to send it with."""
+    path = case.operation.path
+    credentials = (
+        {"X-Auth-Token": live.live_provider()[1]}
+        if path == f"{API}/provider" or path.startswith(f"{API}/provider/")
+        else live.user_credentials()
+    )
+    for name in case.path_parameters or {}:
+        if live.sent % 2:
+            case.path_parameters[name] = live.existing(name)
+    if isinstance(case.body, dict) and path in (f"{API}/providers", f"{API}/tokens/examine") and case.method == "POST":
+        case.body = {**case.body, "token": live.registration_token()}
+    return credentials
 
 
 @schema.parametrize()
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
-def test_every_operation_keeps_the_contract(case: Any, credentials: dict[str, str]) -> None:
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_every_operation_keeps_the_contract(case: Any, live: Live) -> None:
     if case.method.upper() not in GATEWAY_METHODS:
         return  # API Gateway itself refuses the method: it never reaches the app
-    path = case.operation.path
-    own = "provider" if path == "/api/v3/onezone/provider" or path.startswith("/api/v3/onezone/provider/") else "user"
-    for headers in ({}, {"X-Auth-Token": credentials[own]}):
-        response = case.call(headers={**(case.headers or {}), **headers})
-        if answered_by_gateway(response):
-            continue
-        case.validate_response(response, checks=CHECKS)
-        if response.status_code >= 400:
-            onedata_error(response.content)
+    check(case, case.call(), live)
+
+    credentials = as_a_client_would(case, live)
+    generated = {k: v for k, v in (case.headers or {}).items() if k.lower() not in CREDENTIAL_HEADERS}
+    response = case.call(headers={**generated, **credentials})
+    check(case, response, live)
+    if case.operation.path == f"{API}/provider" and case.method.upper() == "DELETE" and response.status_code == 204:
+        live.provider = None
+    if case.method.upper() == "DELETE" and case.operation.path.startswith(f"{API}/providers/"):
+        live.provider = None if response.status_code == 204 else live.provider
+
+
+# What the second sending must have reached across the run: each operation's success status, and
+# the errors a valid caller can get (so the fuzzing got past authentication, ids and tokens).
+REACHED = {
+    "POST /providers": {200, 400},
+    "GET /provider": {200},
+    "PATCH /provider": {204, 400},
+    "DELETE /provider": {204},
+    "GET /provider/domain_config": {200},
+    "GET /providers": {200},
+    "GET /providers/{provider_id}": {200, 404},
+    "DELETE /providers/{provider_id}": {204, 404},
+    "GET /clusters/{cluster_id}": {200, 404},
+    "GET /user": {200},
+    "GET /user/clusters": {200},
+    "POST /user/clusters/provider_registration_token": {200},
+    "POST /user/tokens/named": {201, 400},
+    "POST /user/tokens/temporary": {201, 400},
+    "GET /user/tokens/named": {200},
+    "GET /tokens/named/{token_id}": {200, 404},
+    "PATCH /tokens/named/{token_id}": {204, 400, 404},
+    "DELETE /tokens/named/{token_id}": {204, 404},
+    "POST /tokens/examine": {200, 400},
+    "GET /users/{user_id}/privileges": {200, 404},
+    "GET /configuration": {200},
+}
+
+
+def test_the_fuzzing_reached_every_operation(live: Live) -> None:
+    """Runs after the fuzzing (pytest keeps file order): every documented operation was answered
+    by the app, and deep enough to succeed."""
+    if not live.answers:
+        pytest.skip("runs after test_every_operation_keeps_the_contract in the same session")
+    document = live.api.call("GET", "/openapi.json").json_body
+    documented = {f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item}
+    # Schemathesis leaves out the document's own URL (tests/test_openapi.py checks that one).
+    assert documented - set(live.answers) == {f"GET {API}/openapi.json"}
+    missing = {
+        operation: expected - live.answers[f"{operation.split()[0]} {API}{operation.split()[1]}"]
+        for operation, expected in REACHED.items()
+    }
+    assert {operation: statuses for operation, statuses in missing.items() if statuses} == {}
+
+
+def test_the_document_states_what_each_delegation_mode_requires(live: Live) -> None:
+    """What `required_keys` demands is in the document (JSON Schema `if`/`then`), so bodies the
+    document calls valid are the ones the app can accept."""
+    document = live.api.call("GET", "/openapi.json").json_body
+    registration = {"token": "t", "name": "My provider", "adminEmail": "ops@example.com"}
+    for name, base in [("RegisterProviderRequest", registration), ("UpdateDomainConfigRequest", {})]:
+        schema_of = {**document["components"]["schemas"][name], "components": document["components"]}
+        valid = Draft202012Validator(schema_of).is_valid
+        assert valid({**base, "subdomainDelegation": False, "domain": "p.example.com"})
+        assert not valid({**base, "subdomainDelegation": "false"})
+        assert valid({**base, "subdomainDelegation": True, "subdomain": "krk", "opWorkerIpAddresses": []})
+        assert valid({**base, "subdomainDelegation": "true", "subdomain": "krk", "ipList": ["192.0.2.1"]})
+        assert not valid({**base, "subdomainDelegation": True, "subdomain": "krk"})
+        assert not valid({**base, "subdomainDelegation": True, "opWorkerIpAddresses": []})
