@@ -27,14 +27,19 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## package-check: cfn-lint the infra template, build the Lambda package with the gateway
-## responses merged in, cfn-lint the result, print the package size.
+## package-check: cfn-lint the infra template; package the functions with the gateway responses
+## merged in (out/, the package `make bench` measures) and as one stack with the infra
+## (out/single/); cfn-lint both; print the package size. Needs PyPI (chalice downloads
+## manylinux wheels; cached in .chalice/deployments/), never AWS credentials.
 package-check: venv
 	$(BIN)/cfn-lint infra/template.yaml
 	rm -rf out
 	$(BIN)/chalice package --stage prod --merge-template infra/chalice-merge.yaml out/
 	$(BIN)/cfn-lint out/sam.yaml
-	@$(BIN)/python -c 'import os; print("deployment package: %.1f MB" % (os.path.getsize("out/deployment.zip") / 1e6))'
+	$(BIN)/python -m infra.single_stack --stage prod --sam out/sam.yaml --output out/single-stack-merge.json
+	$(BIN)/chalice package --stage prod --merge-template out/single-stack-merge.json out/single/
+	$(BIN)/cfn-lint out/single/sam.json
+	@$(BIN)/python -c 'import os; print("deployment package: %.1f MB (out/deployment.zip)" % (os.path.getsize("out/deployment.zip") / 1e6))'
 
 ## bench: the performance figures (prints a table, writes bench/results/latest.json); not a test
 bench: package-check

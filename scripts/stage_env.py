@@ -3,8 +3,9 @@
 Reads the stack's outputs (from AWS with your credentials, or from the JSON that
 `aws cloudformation describe-stacks --stack-name onezone-registry-prod` prints, given as a file
 or `-` for stdin) and writes them into `.chalice/config.json` (the stage's
-`environment_variables`) and the hosted zone of `.chalice/policy-<stage>.json`, so the
-functions' settings and their least-privilege policy name exactly the deployed resources.
+`environment_variables`, mapped by `infra.stack.OUTPUT_ENV`) and the hosted zone - its id and its
+domain - into `.chalice/policy-<stage>.json` (`infra.policy.with_zone`), so the functions'
+settings and their least-privilege policy name exactly the deployed resources. Idempotent.
 
     python scripts/stage_env.py prod                      # describe-stacks via boto3
     aws cloudformation describe-stacks --stack-name onezone-registry-prod \\
@@ -22,10 +23,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infra.stack import OUTPUT_ENV  # noqa: E402 - after the path tweak that makes it importable
+from infra.policy import with_zone  # noqa: E402 - after the path tweak that makes it importable
+from infra.stack import OUTPUT_ENV  # noqa: E402
 
 CHALICE = ROOT / ".chalice"
-ZONE_STATEMENT = "SubdomainDelegation"
 
 
 def outputs_of(described: dict[str, Any]) -> dict[str, str]:
@@ -44,11 +45,7 @@ def apply(stage: str, outputs: dict[str, str], chalice_dir: Path = CHALICE) -> N
     config_path.write_text(json.dumps(config, indent=2) + "\n")
 
     policy_path = chalice_dir / config["stages"][stage]["iam_policy_file"]
-    policy = json.loads(policy_path.read_text())
-    zone_id = outputs["HostedZoneId"].removeprefix("/hostedzone/")
-    for statement in policy["Statement"]:
-        if statement.get("Sid") == ZONE_STATEMENT:
-            statement["Resource"] = f"arn:aws:route53:::hostedzone/{zone_id}"
+    policy = with_zone(json.loads(policy_path.read_text()), outputs["HostedZoneId"], outputs["ZoneDomain"])
     policy_path.write_text(json.dumps(policy, indent=2) + "\n")
 
 

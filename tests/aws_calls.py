@@ -1,46 +1,106 @@
-"""A pytest plugin that records every AWS operation the app's own boto3 clients perform.
+"""A pytest plugin recording every AWS operation the app's own boto3 clients perform.
 
-Clients are made by `chalicelib.aws.Clients.create`; wrapping it lets each new client report
-its calls through botocore's event system (`before-parameter-build`), with their parameters, so
-`tests/test_zz_iam_policy.py` can hold the recorded calls against the IAM policies in `.chalice/`.
-Calls made by test fixtures (stack deployment, seeding) use other clients and are not recorded.
+The app makes its clients in exactly one place, `chalicelib.aws.Clients.create`; a session-wide
+fixture wraps it so each new client reports its calls through botocore's event system
+(`before-parameter-build`, which fires before any `before-call` hook a fault-injection test
+adds, so a call that a test makes fail is still recorded). Only calls made by the app's code
+count: a call is recorded when the code calling the client method is in `app.py` or
+`chalicelib/`, so a test that seeds state through the app's clients (`ctx.aws.route53...`)
+does not pass for the app. Calls of the fixtures' own clients (deploying the infra stack into
+moto) are not seen at all, nor are those of the `chalice local` subprocess of the black-box tests.
+
+`tests/test_iam_policy.py` holds the recorded calls against the stage policies. This plugin
+also runs those tests last, wherever they were collected, and tells them whether the whole
+suite ran (`full_run_problem`): only then is "a permission nobody used" meaningful.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore
 import pytest
 
 from chalicelib import aws
 
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+POLICY_TESTS = TESTS / "test_iam_policy.py"
+APP_CODE = (str(ROOT / "app.py"), str(ROOT / "chalicelib") + os.sep)
+LIBRARIES = (*(str(Path(m.__file__).resolve().parent) + os.sep for m in (botocore, boto3)), __file__)
+
+
+def called_by_app() -> bool:
+    """Whether the code that called the client method (the first frame outside botocore, boto3
+    and this file) is the app's."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(LIBRARIES):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename.startswith(APP_CODE)
+
 
 @dataclass(frozen=True)
 class Call:
-    service: str  # the IAM service prefix: dynamodb, route53, secretsmanager
-    operation: str  # the API operation, e.g. TransactWriteItems
-    params: tuple[tuple[str, str], ...]  # the resource-naming parameters, as strings
+    """One IAM-authorized action of a recorded call, with what its authorization depends on."""
+
+    action: str  # e.g. dynamodb:PutItem
+    table: str | None = None
+    secret: str | None = None
+    zone_id: str | None = None
+    zone_domain: str | None = None  # the app's ZONE_DOMAIN when it made the call
+    record_names: tuple[str, ...] = ()  # Route 53 normalized: lower case, no trailing dot
+    record_types: tuple[str, ...] = ()
+    change_actions: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, service: str, operation: str, params: dict[str, Any]) -> list[Call]:
-        """One call per IAM action: a transaction is checked item by item, as IAM does."""
-        if operation == "TransactWriteItems":  # Put/Update/Delete/ConditionCheck -> <kind>Item
+        """A transaction is authorized item by item (`dynamodb:PutItem`, `dynamodb:UpdateItem`,
+        `dynamodb:DeleteItem`, `dynamodb:ConditionCheckItem` on each item's table), as IAM does."""
+        if service == "dynamodb" and operation == "TransactWriteItems":
             return [
-                cls(service, f"{kind}Item", _names(body))
+                cls(f"dynamodb:{kind}Item", table=body.get("TableName"))
                 for item in params.get("TransactItems", [])
                 for kind, body in item.items()
             ]
-        return [cls(service, operation, _names(params))]
-
-
-def _names(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    keys = ("TableName", "HostedZoneId", "SecretId")
-    return tuple((key, str(params[key])) for key in keys if key in params)
+        if service == "dynamodb" and operation in ("BatchWriteItem", "BatchGetItem", "TransactGetItems"):
+            raise AssertionError(f"dynamodb:{operation}: teach tests/aws_calls.py its per-table IAM actions")
+        if service == "route53" and operation == "ChangeResourceRecordSets":
+            changes = params.get("ChangeBatch", {}).get("Changes", [])
+            return [
+                cls(
+                    "route53:ChangeResourceRecordSets",
+                    zone_id=str(params.get("HostedZoneId", "")).removeprefix("/hostedzone/"),
+                    zone_domain=os.environ.get("ZONE_DOMAIN"),
+                    record_names=tuple(sorted({c["ResourceRecordSet"]["Name"].lower().rstrip(".") for c in changes})),
+                    record_types=tuple(sorted({c["ResourceRecordSet"]["Type"] for c in changes})),
+                    change_actions=tuple(sorted({c["Action"] for c in changes})),
+                )
+            ]
+        return [
+            cls(
+                f"{service}:{operation}",
+                table=params.get("TableName"),
+                secret=params.get("SecretId"),
+                zone_id=str(params["HostedZoneId"]).removeprefix("/hostedzone/") if "HostedZoneId" in params else None,
+            )
+        ]
 
 
 RECORDED: set[Call] = set()
+
+
+@dataclass
+class _Run:
+    deselected: int = 0
+
+
+_RUN = _Run()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -50,10 +110,12 @@ def record_app_aws_calls() -> Iterator[set[Call]]:
     def create() -> aws.Clients:
         clients = original()
         for client in (clients.dynamodb, clients.route53, clients.secretsmanager):
+            # The IAM service prefix; for these three it is the endpoint prefix too.
             service = client.meta.service_model.endpoint_prefix
 
             def record(params: dict[str, Any], model: Any, service: str = service, **_: Any) -> None:
-                RECORDED.update(Call.of(service, model.name, params))
+                if called_by_app():
+                    RECORDED.update(Call.of(service, model.name, params))
 
             client.meta.events.register("before-parameter-build.*.*", record)
         return clients
@@ -63,3 +125,33 @@ def record_app_aws_calls() -> Iterator[set[Call]]:
         yield RECORDED
     finally:
         aws.Clients.create = original  # type: ignore[method-assign]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _RUN.deselected += len(items)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The policy tests judge what every other test recorded: they run after all of them."""
+    items.sort(key=lambda item: Path(str(item.path)) == POLICY_TESTS)  # stable: keeps the rest in order
+
+
+def full_run_problem(session: pytest.Session) -> str | None:
+    """Why this session is not the whole suite run to a clean end (None when it is)."""
+    config = session.config
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        if "::" in arg:
+            return f"only some tests were selected ({arg})"
+        if not TESTS.is_relative_to((base / arg).resolve()):
+            return f"only part of tests/ was collected ({arg})"
+    if _RUN.deselected:
+        return f"{_RUN.deselected} tests were deselected"
+    if config.getoption("ignore", None) or config.getoption("ignore_glob", None):
+        return "tests were --ignore'd"
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return "each xdist worker sees only its share of the calls"
+    if session.testsfailed:
+        return "other tests failed, so some of their calls may be missing"
+    return None

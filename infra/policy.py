@@ -1,0 +1,103 @@
+"""The functions' IAM policies, `.chalice/policy-<stage>.json`, and what a deployment fills in.
+
+The files name the infra stack's resources by its naming pattern (`onezone-registry-<stage>-*`,
+see `infra/template.yaml`). Only the hosted zone cannot be known before the stack exists: its id
+and domain are placeholders until `scripts/stage_env.py` writes the deployed stack's values in
+(`with_zone`). For the single-stack deployment, `for_template` turns every resource of the policy
+into a reference to the template's own resource instead (`infra/single_stack.py`).
+`tests/test_iam_policy.py` holds every AWS call the test suite makes against these files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CHALICE = ROOT / ".chalice"
+
+ZONE_STATEMENT = "SubdomainDelegation"
+RECORD_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+NAMES_OPERATOR = "ForAllValues:StringLike"
+LOGS_STATEMENT = "Logs"
+# SAM names the functions <stack name>-<logical id>-<suffix>, hence their log groups.
+LOG_GROUPS = "log-group:/aws/lambda/${AWS::StackName}-*"
+
+
+def stack_name(stage: str) -> str:
+    return f"onezone-registry-{stage}"
+
+
+def path(stage: str, chalice_dir: Path = CHALICE) -> Path:
+    return chalice_dir / f"policy-{stage}.json"
+
+
+def load(stage: str, chalice_dir: Path = CHALICE) -> dict[str, Any]:
+    return json.loads(path(stage, chalice_dir).read_text())
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def zone_statement(policy: dict[str, Any]) -> dict[str, Any]:
+    matches = [s for s in policy["Statement"] if s.get("Sid") == ZONE_STATEMENT]
+    if len(matches) != 1:
+        raise ValueError(f"the policy needs exactly one statement with Sid {ZONE_STATEMENT!r}")
+    return matches[0]
+
+
+def with_zone(policy: dict[str, Any], zone_id: str, zone_domain: str) -> dict[str, Any]:
+    """The policy allowing record changes in this hosted zone only, below its apex only."""
+    policy = copy.deepcopy(policy)
+    statement = zone_statement(policy)
+    statement["Resource"] = f"arn:aws:route53:::hostedzone/{zone_id.removeprefix('/hostedzone/')}"
+    # Route 53 matches normalized names: lower case, no trailing dot.
+    statement["Condition"][NAMES_OPERATOR][RECORD_NAMES] = ["*." + zone_domain.lower().rstrip(".")]
+    return policy
+
+
+def _sub_name(value: Any, stack: str) -> str | None:
+    """A resource name of the form `{"Fn::Sub": "${AWS::StackName}-..."}`, for `stack`."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return value["Fn::Sub"].replace("${AWS::StackName}", stack)
+    return None
+
+
+def for_template(policy: dict[str, Any], stage: str, template: dict[str, Any]) -> dict[str, Any]:
+    """The policy with each resource replaced by a reference to `template`'s own resource, for a
+    stack that holds the infra resources and the functions together. Every resource the policy
+    names must be found in the template (by the name it gets in stack `onezone-registry-<stage>`)."""
+    stack = stack_name(stage)
+    tables, secrets = {}, {}
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            tables[_sub_name(props.get("TableName"), stack)] = {"Fn::GetAtt": [logical_id, "Arn"]}
+        elif resource["Type"] == "AWS::SecretsManager::Secret":
+            secrets[_sub_name(props.get("Name"), stack)] = {"Ref": logical_id}  # Ref of a secret: its ARN
+    zone_id = template["Outputs"]["HostedZoneId"]["Value"]
+    zone_domain = template["Outputs"]["ZoneDomain"]["Value"]
+
+    def reference(arn: str) -> Any:
+        service, resource = arn.split(":")[2], arn.split(":", 5)[5]
+        if service == "logs" and resource == f"log-group:/aws/lambda/{stack}*":
+            return {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:" + LOG_GROUPS}
+        if service == "dynamodb" and resource.removeprefix("table/") in tables:
+            return tables[resource.removeprefix("table/")]
+        if service == "secretsmanager" and resource.removeprefix("secret:").removesuffix("-??????") in secrets:
+            return secrets[resource.removeprefix("secret:").removesuffix("-??????")]
+        if service == "route53" and resource.startswith("hostedzone/"):
+            return {"Fn::Sub": ["arn:${AWS::Partition}:route53:::hostedzone/${Zone}", {"Zone": zone_id}]}
+        raise ValueError(f"policy resource {arn} is not a resource of the template")
+
+    policy = copy.deepcopy(policy)
+    for statement in policy["Statement"]:
+        resources = [reference(arn) for arn in as_list(statement["Resource"])]
+        statement["Resource"] = resources if isinstance(statement["Resource"], list) else resources[0]
+    zone_statement(policy)["Condition"][NAMES_OPERATOR][RECORD_NAMES] = [
+        {"Fn::Sub": ["*.${Zone}", {"Zone": zone_domain}]}
+    ]
+    return policy

@@ -1,0 +1,80 @@
+"""The merge template for a single-stack deployment: infra resources and functions together.
+
+    python -m infra.single_stack --stage prod --sam out/sam.yaml --output out/single-stack-merge.json
+    chalice package --stage prod --merge-template out/single-stack-merge.json out/single/
+
+It is built from the other files rather than written by hand, so nothing is defined twice:
+- `infra/template.yaml`: parameters, conditions, resources and outputs, as they are;
+- `infra/chalice-merge.yaml`: the API Gateway responses;
+- each function's environment: for every variable of `infra.stack.OUTPUT_ENV`, the expression
+  of the template output it comes from (`{"Ref": "UsersTable"}`, ...), so the functions read
+  the stack's own resources and `scripts/stage_env.py` is not needed;
+- each function role's policy: `.chalice/policy-<stage>.json` with every resource replaced by
+  a reference to the template's resource (`infra.policy.for_template`). Chalice gives the
+  role its policy as a list, and the merge replaces lists, so the whole list is given here.
+
+The function and role names are read from a template Chalice already generated (`--sam`), as
+Chalice names them (`APIHandler`, `BootstrapAdmin`, `ApiHandlerRole`, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra import policy as policies
+from infra.stack import OUTPUT_ENV, load_template
+
+GATEWAY_RESPONSES = Path(__file__).with_name("chalice-merge.yaml")
+FUNCTION = "AWS::Serverless::Function"
+
+
+def build(stage: str, sam: dict[str, Any]) -> dict[str, Any]:
+    infra = load_template()
+    responses = yaml.safe_load(GATEWAY_RESPONSES.read_text())
+    policy = policies.for_template(policies.load(stage), stage, infra)
+    environment = {env: infra["Outputs"][output]["Value"] for output, env in OUTPUT_ENV.items()}
+
+    parameters = json.loads(json.dumps(infra["Parameters"]))
+    parameters["Stage"]["Default"] = stage
+    resources: dict[str, Any] = {**infra["Resources"], **responses["Resources"]}
+    outputs: dict[str, Any] = dict(infra["Outputs"])
+    functions = {name: r for name, r in sam["Resources"].items() if r["Type"] == FUNCTION}
+    if not functions:
+        raise ValueError("the Chalice template has no functions")
+    for name, function in functions.items():
+        if name in resources:
+            raise ValueError(f"resource name {name} is both the infra's and Chalice's")
+        resources[name] = {"Properties": {"Environment": {"Variables": environment}}}
+        outputs.setdefault(f"{name}Name", {"Value": {"Ref": name}})
+        role = function["Properties"].get("Role")
+        if not (isinstance(role, dict) and "Fn::GetAtt" in role):
+            raise ValueError(f"function {name} has no role of its own in the template")
+        role_name = role["Fn::GetAtt"][0]
+        generated = sam["Resources"][role_name]["Properties"]["Policies"]
+        resources[role_name] = {
+            "Properties": {"Policies": [{"PolicyName": generated[0]["PolicyName"], "PolicyDocument": policy}]}
+        }
+    return {"Parameters": parameters, "Conditions": infra["Conditions"], "Resources": resources, "Outputs": outputs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", required=True, choices=["dev", "prod"])
+    parser.add_argument("--sam", required=True, type=Path, help="a template `chalice package` generated")
+    parser.add_argument("--output", required=True, type=Path)
+    args = parser.parse_args(argv)
+    merge = build(args.stage, yaml.safe_load(args.sam.read_text()))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(merge, indent=2) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The deployment helpers: gateway responses, `scripts/stage_env.py`, the single-stack template.
+
+What needs AWS runs against moto; `make package-check` builds and lints the real packages.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from chalicelib import errors
+from infra import policy as policies
+from infra import single_stack, stack
+from scripts import gateway_responses, stage_env
+
+PSEUDO_PARAMETERS = {"AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::URLSuffix"}
+
+
+def gateway_bodies() -> dict[str, tuple[str | None, dict[str, Any]]]:
+    resources = yaml.safe_load(gateway_responses.MERGE_TEMPLATE.read_text())["Resources"]
+    return {
+        r["Properties"]["ResponseType"]: (
+            r["Properties"].get("StatusCode"),
+            json.loads(
+                r["Properties"]["ResponseTemplates"]["application/json"].replace("$context.requestId", "REQUEST-ID")
+            ),
+        )
+        for r in resources.values()
+    }
+
+
+def test_gateway_responses_speak_onedata() -> None:
+    """API Gateway's own answers are the app's own errors, with the app's wording."""
+    bodies = gateway_bodies()
+    assert bodies["MISSING_AUTHENTICATION_TOKEN"] == ("404", {"error": errors.OnedataError("notFound").body()})
+    assert bodies["DEFAULT_4XX"] == (None, {"error": errors.OnedataError("badMessage").body()})
+    assert bodies["DEFAULT_5XX"] == (None, {"error": errors.internal("REQUEST-ID").body()})
+
+
+def test_gateway_responses_script_applies_the_merge_template(stack_env: dict[str, str]) -> None:
+    client = boto3.client("apigateway")
+    api = client.create_rest_api(name="onezone-registry")["id"]
+    root = client.get_resources(restApiId=api)["items"][0]["id"]
+    client.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    client.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+
+    applied = gateway_responses.apply(client, api, "api")
+
+    assert sorted(applied) == ["DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"]
+    missing = client.get_gateway_response(restApiId=api, responseType="MISSING_AUTHENTICATION_TOKEN")
+    assert missing["statusCode"] == "404"
+    assert missing["responseParameters"] == {"gatewayresponse.header.Content-Type": "'application/json'"}
+    assert json.loads(missing["responseTemplates"]["application/json"])["error"]["id"] == "notFound"
+    assert [s["stageName"] for s in client.get_stages(restApiId=api)["item"]] == ["api"]
+
+
+def test_stage_env_points_a_stage_at_a_deployed_stack(stack_env: dict[str, str], tmp_path: Path) -> None:
+    """From `aws cloudformation describe-stacks` output (its shape; moto's stack lacks the secret
+    outputs, which infra/stack.py supplies) to the stage's variables and policy."""
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(policies.CHALICE, chalice_dir, ignore=shutil.ignore_patterns("deployments", "deployed"))
+    described = {
+        "Stacks": [
+            {
+                "StackName": policies.stack_name("local"),
+                "Outputs": [{"OutputKey": k, "OutputValue": stack_env[env]} for k, env in stack.OUTPUT_ENV.items()],
+            }
+        ]
+    }
+    moto_outputs = boto3.client("cloudformation").describe_stacks(StackName=policies.stack_name("local"))
+    assert {o["OutputKey"] for o in moto_outputs["Stacks"][0]["Outputs"]} <= set(stack.OUTPUT_ENV)
+
+    stage_env.apply("prod", stage_env.outputs_of(described), chalice_dir)
+
+    variables = json.loads((chalice_dir / "config.json").read_text())["stages"]["prod"]["environment_variables"]
+    assert {name: variables[name] for name in stack.OUTPUT_ENV.values()} == stack_env
+    assert variables["LOG_LEVEL"] == "INFO"  # the rest of the stage is left alone
+    zone = policies.zone_statement(policies.load("prod", chalice_dir))
+    assert zone["Resource"] == f"arn:aws:route53:::hostedzone/{stack_env['HOSTED_ZONE_ID']}"
+    assert zone["Condition"][policies.NAMES_OPERATOR][policies.RECORD_NAMES] == ["*.onezone.test"]
+    # Idempotent: a second run changes nothing.
+    before = {p.name: p.read_text() for p in chalice_dir.glob("*.json")}
+    stage_env.apply("prod", stage_env.outputs_of(described), chalice_dir)
+    assert {p.name: p.read_text() for p in chalice_dir.glob("*.json")} == before
+    assert (
+        json.loads((chalice_dir / "config.json").read_text())["stages"]["dev"]
+        == json.loads((policies.CHALICE / "config.json").read_text())["stages"]["dev"]
+    )
+
+
+def _references(value: Any) -> set[str]:
+    """Every name a template value refers to (Ref, Fn::GetAtt, ${...} in Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref":
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0])
+            elif key == "Fn::Sub":
+                text, variables = (item, {}) if isinstance(item, str) else item
+                names = {part.split("}")[0] for part in text.split("${")[1:]}
+                found |= {n.split(".")[0] for n in names - set(variables)} | _references(variables)
+            else:
+                found |= _references(item)
+    return found
+
+
+CHALICE_TEMPLATE = {
+    "Resources": {
+        "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {}},
+        "APIHandler": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {"Role": {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}, "Environment": {"Variables": {}}},
+        },
+        "ApiHandlerRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {"Policies": [{"PolicyName": "ApiHandlerRolePolicy", "PolicyDocument": {}}]},
+        },
+        "BootstrapAdmin": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {"Role": {"Fn::GetAtt": ["BootstrapAdminRole", "Arn"]}},
+        },
+        "BootstrapAdminRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {"Policies": [{"PolicyName": "BootstrapAdminRolePolicy", "PolicyDocument": {}}]},
+        },
+    }
+}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> None:
+    merge = single_stack.build(stage, CHALICE_TEMPLATE)
+    infra = stack.load_template()
+
+    gateway = yaml.safe_load(gateway_responses.MERGE_TEMPLATE.read_text())["Resources"]
+    assert set(infra["Resources"]) | set(gateway) <= set(merge["Resources"])
+    assert merge["Parameters"]["Stage"]["Default"] == stage
+    for function in ("APIHandler", "BootstrapAdmin"):
+        variables = merge["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert variables == {env: infra["Outputs"][out]["Value"] for out, env in stack.OUTPUT_ENV.items()}
+        assert merge["Outputs"][f"{function}Name"] == {"Value": {"Ref": function}}
+    for role in ("ApiHandlerRole", "BootstrapAdminRole"):
+        (policy,) = merge["Resources"][role]["Properties"]["Policies"]
+        assert policy["PolicyName"] == f"{role}Policy"
+        document = policy["PolicyDocument"]
+        assert [s["Action"] for s in document["Statement"]] == [s["Action"] for s in policies.load(stage)["Statement"]]
+        for statement in document["Statement"]:  # every resource is the stack's own, none a name
+            assert all(isinstance(r, dict) for r in policies.as_list(statement["Resource"])), statement
+    # Every reference resolves within the merged template.
+    known = set(merge["Resources"]) | set(CHALICE_TEMPLATE["Resources"]) | set(merge["Parameters"]) | PSEUDO_PARAMETERS
+    assert _references(merge) <= known
+
+
+def test_single_stack_refuses_a_policy_resource_the_template_lacks() -> None:
+    policy = policies.load("prod")
+    policy["Statement"][1]["Resource"].append("arn:aws:dynamodb:*:*:table/somewhere-else")
+    with pytest.raises(ValueError, match="somewhere-else"):
+        policies.for_template(policy, "prod", stack.load_template())

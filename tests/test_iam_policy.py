@@ -1,0 +1,198 @@
+"""The stage IAM policies allow exactly what the app calls.
+
+`tests/aws_calls.py` records every AWS call the app's own clients make during the suite and runs
+these tests after all the others. Two directions:
+- every recorded call must be allowed by each stage's policy, on the resource it named and under
+  the policy's conditions - so new code making an AWS call the policy lacks fails here, in any
+  run that exercises that code;
+- when the whole suite ran to a clean end, every action of every statement must have been used
+  by some call that statement allows - so a permission nobody needs fails too. A partial run
+  skips this direction (it cannot know what the skipped tests would have called).
+
+The tests deploy the infra stack as `onezone-registry-local`; a call's resource is judged as the
+same resource of the stage's stack. The hosted zone is filled in as `scripts/stage_env.py`
+would fill it in for a deployment (`infra.policy.with_zone`), with the test's own zone.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+import pytest
+
+from infra import policy as policies
+from tests.aws_calls import RECORDED, Call, full_run_problem
+
+STAGES = ("dev", "prod")
+LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]  # Lambda's own logging
+TEST_STACK = policies.stack_name("local")
+CONDITION_VALUES = {
+    "route53:ChangeResourceRecordSetsActions": lambda call: call.change_actions,
+    "route53:ChangeResourceRecordSetsRecordTypes": lambda call: call.record_types,
+    "route53:ChangeResourceRecordSetsNormalizedRecordNames": lambda call: call.record_names,
+}
+
+
+def in_stage(name: str, stage: str) -> str:
+    """The name a resource of the test stack has in the stage's stack (others keep theirs)."""
+    if not name.startswith(TEST_STACK + "-"):
+        return name
+    return policies.stack_name(stage) + name.removeprefix(TEST_STACK)
+
+
+def resource_arn(call: Call, stage: str) -> str:
+    if call.table:
+        return f"arn:aws:dynamodb:eu-central-1:123456789012:table/{in_stage(call.table, stage)}"
+    if call.secret:
+        # IAM judges the secret's full ARN, which ends in `-` and six random characters.
+        name = call.secret.split(":secret:")[-1] if ":secret:" in call.secret else call.secret + "-AbC123"
+        return f"arn:aws:secretsmanager:eu-central-1:123456789012:secret:{in_stage(name, stage)}"
+    if call.zone_id:
+        return f"arn:aws:route53:::hostedzone/{call.zone_id}"
+    raise AssertionError(f"no resource recorded for {call}")
+
+
+def like(pattern: str, value: str) -> bool:
+    """IAM wildcard matching: `*` any run of characters, `?` one character, case-sensitive."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def conditions_hold(condition: dict[str, Any], call: Call) -> bool:
+    for operator, keys in condition.items():
+        for key, allowed in keys.items():
+            if key not in CONDITION_VALUES:
+                raise AssertionError(f"condition key {key}: teach tests/test_iam_policy.py to evaluate it")
+            values = CONDITION_VALUES[key](call)
+            allowed = policies.as_list(allowed)
+            if operator == "ForAllValues:StringEquals":
+                ok = all(value in allowed for value in values)
+            elif operator == "ForAllValues:StringLike":
+                ok = all(any(like(pattern, value) for pattern in allowed) for value in values)
+            else:
+                raise AssertionError(f"condition operator {operator}: teach tests/test_iam_policy.py")
+            if not ok:
+                return False
+    return True
+
+
+def applies(statement: dict[str, Any], call: Call, stage: str) -> bool:
+    return (
+        call.action in policies.as_list(statement["Action"])
+        and any(like(pattern, resource_arn(call, stage)) for pattern in policies.as_list(statement["Resource"]))
+        and conditions_hold(statement.get("Condition", {}), call)
+    )
+
+
+@functools.cache
+def stage_policy(stage: str, zone_id: str | None, zone_domain: str | None) -> dict[str, Any]:
+    """The stage's policy as deployed next to the zone a call used (read-only: it is shared)."""
+    policy = policies.load(stage)
+    return policies.with_zone(policy, zone_id, zone_domain or "") if zone_id else policy
+
+
+def effective_policy(stage: str, call: Call) -> dict[str, Any]:
+    return stage_policy(stage, call.zone_id, call.zone_domain)
+
+
+def allowed(stage: str, call: Call) -> bool:
+    statements = effective_policy(stage, call)["Statement"]
+    if any(s["Effect"] == "Deny" and applies(s, call, stage) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and applies(s, call, stage) for s in statements)
+
+
+def describe(call: Call, stage: str) -> str:
+    extra = f" {call.change_actions} {call.record_types} {call.record_names}" if call.record_types else ""
+    return f"{call.action} on {resource_arn(call, stage)}{extra}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_recorded_call_is_allowed(stage: str) -> None:
+    if not RECORDED:
+        pytest.skip("no test that ran made an AWS call through the app")
+    refused = sorted({describe(call, stage) for call in RECORDED if not allowed(stage, call)})
+    assert refused == [], f".chalice/policy-{stage}.json does not allow what the app does"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_nothing_is_allowed_that_is_never_used(stage: str, request: pytest.FixtureRequest) -> None:
+    problem = full_run_problem(request.session)
+    if problem:
+        pytest.skip(f"needs the whole suite to have run: {problem}")
+    unused = []
+    for index, statement in enumerate(policies.load(stage)["Statement"]):
+        if statement.get("Sid") == policies.LOGS_STATEMENT:
+            continue
+        for action in policies.as_list(statement["Action"]):
+            used = any(
+                call.action == action and applies(effective_policy(stage, call)["Statement"][index], call, stage)
+                for call in RECORDED
+            )
+            if not used:
+                unused.append(f"{statement.get('Sid')}: {action}")
+    assert unused == [], f".chalice/policy-{stage}.json allows what the app never does"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_is_narrow(stage: str) -> None:
+    """No wildcard actions, no `*` resources; everything in the stage's own stack or zone."""
+    prefix = policies.stack_name(stage)
+    for statement in policies.load(stage)["Statement"]:
+        assert statement["Effect"] == "Allow"
+        for action in policies.as_list(statement["Action"]):
+            assert not set("*?") & set(action), action
+        for resource in policies.as_list(statement["Resource"]):
+            name = resource.split(":", 5)[5]
+            assert name.startswith(("table/" + prefix + "-", "secret:" + prefix + "-", "hostedzone/")) or (
+                statement["Sid"] == policies.LOGS_STATEMENT and name == f"log-group:/aws/lambda/{prefix}*"
+            ), resource
+        if statement["Sid"] == policies.LOGS_STATEMENT:
+            assert sorted(policies.as_list(statement["Action"])) == LOGS
+
+
+def test_stages_differ_only_in_names() -> None:
+    dev, prod = (
+        json.dumps(policies.with_zone(policies.load(stage), "Z1", "example.org")).replace(
+            policies.stack_name(stage), "S"
+        )
+        for stage in STAGES
+    )
+    assert dev == prod
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_config_uses_the_policy_and_its_resources(stage: str) -> None:
+    config = json.loads((policies.CHALICE / "config.json").read_text())["stages"][stage]
+    assert config["autogen_policy"] is False
+    assert config["iam_policy_file"] == policies.path(stage).name
+    granted = json.dumps(policies.load(stage))
+    for variable in ("USERS_TABLE", "TOKENS_TABLE", "PROVIDERS_TABLE", "CLUSTERS_TABLE", "IDENTIFIERS_TABLE"):
+        assert f'table/{config["environment_variables"][variable]}"' in granted, variable
+    for variable in ("TOKEN_KEY_SECRET_ID", "ADMIN_PASSWORD_SECRET_ID"):
+        assert f'secret:{config["environment_variables"][variable]}-??????"' in granted, variable
+
+
+def test_a_call_the_policy_lacks_is_refused() -> None:
+    """The checker itself: what the policy does not grant is refused."""
+    stack = TEST_STACK
+    assert allowed("prod", Call("dynamodb:GetItem", table=f"{stack}-users"))
+    assert not allowed("prod", Call("dynamodb:Scan", table=f"{stack}-users"))
+    assert not allowed("prod", Call("dynamodb:DeleteTable", table=f"{stack}-users"))
+    assert not allowed("prod", Call("dynamodb:GetItem", table="someone-elses-table"))
+    assert not allowed("prod", Call("route53:ListResourceRecordSets", zone_id="Z1"))
+    change = {
+        "action": "route53:ChangeResourceRecordSets",
+        "zone_id": "Z1",
+        "zone_domain": "onezone.example.org",
+        "record_types": ("A",),
+        "change_actions": ("UPSERT",),
+    }
+    assert allowed("prod", Call(**change, record_names=("krk.onezone.example.org",)))
+    assert not allowed("prod", Call(**change, record_names=("onezone.example.org",)))  # the apex
+    assert not allowed("prod", Call(**{**change, "record_types": ("NS",)}, record_names=("a.onezone.example.org",)))
+    assert allowed("prod", Call("secretsmanager:GetSecretValue", secret=f"{stack}-token-root-key"))
+    assert not allowed("prod", Call("secretsmanager:GetSecretValue", secret=f"{stack}-other"))
