@@ -2,7 +2,11 @@
 
 Routes only translate HTTP to calls into `chalicelib` and back; every rule lives there.
 Paths carry the full `/api/v3/onezone` prefix so the same URLs work under `chalice local`, on
-API Gateway behind a custom domain, and in the seed's curl examples.
+API Gateway behind a custom domain, and in the seed's curl examples; `/nagios` and the legacy
+`/configuration` sit at the root, where Onepanel looks for them.
+
+Each route also says what it is to an `api` caveat (`api=`: operation and resource, with
+`{client}` for the caller's id), as Onezone's REST does.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from chalicelib import (
     context,
     deregistration,
     domain_config,
+    health,
     openapi,
     provider_details,
     providers,
+    token_checks,
     user_tokens,
     users,
     zone,
@@ -33,11 +39,13 @@ from chalicelib.errors import OnedataError
 from chalicelib.models import (
     ClusterDetails,
     ClusterList,
+    ConfineTokenRequest,
     CreatedToken,
     CreateNamedTokenRequest,
     CreateTemporaryTokenRequest,
     CreateUserRequest,
     CreateUserResponse,
+    CurrentTime,
     DomainConfig,
     ExaminedToken,
     ExamineTokenRequest,
@@ -49,11 +57,16 @@ from chalicelib.models import (
     TokenIdList,
     TokenInfo,
     TokenResponse,
+    UpdateClusterRequest,
     UpdateDomainConfigRequest,
     UpdatePrivilegesRequest,
     UpdateProviderRequest,
     UpdateTokenRequest,
     UserResponse,
+    VerifiedToken,
+    VerifyAccessTokenRequest,
+    VerifyIdentityTokenRequest,
+    VerifyInviteTokenRequest,
     ZoneConfiguration,
 )
 from chalicelib.openapi import Operation
@@ -61,6 +74,7 @@ from chalicelib.responses import error as handle_error
 from chalicelib.responses import handle, ok
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.users import UserRecord
+from chalicelib.tokens.gri import ApiOperation
 from chalicelib.validation import parse
 
 app = Chalice(app_name="onezone-registry")
@@ -83,6 +97,8 @@ ACCEPTED_CONTENT_TYPES = ["*/*"]
 
 
 OPERATIONS: list[Operation] = []
+# (method, route path) -> what the route is to `api` caveats
+API_OPERATIONS: dict[tuple[str, str], tuple[ApiOperation, ...]] = {}
 
 
 def route(
@@ -90,6 +106,7 @@ def route(
     method: str,
     operation_id: str,
     summary: str,
+    prefix: str = API,
     **spec: Any,
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """`app.route` for an API path: errors rendered by `chalicelib.responses`, and the route
@@ -100,8 +117,10 @@ def route(
         def wrapped(**params: Any) -> Response:
             return handle(lambda: view(**params))
 
-        app.route(API + path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(wrapped)
-        OPERATIONS.append(Operation(method, API + path, operation_id, summary, **spec))
+        app.route(prefix + path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(wrapped)
+        operation = Operation(method, prefix + path, operation_id, summary, **spec)
+        OPERATIONS.append(operation)
+        API_OPERATIONS[(method, prefix + path)] = tuple(ApiOperation.parse(api) for api in operation.api)
         return view
 
     return register
@@ -111,15 +130,43 @@ def _request() -> Any:
     return app.current_request
 
 
+def _source_ip() -> str | None:
+    """The client's address as API Gateway (and `chalice local`) saw it."""
+    identity = (_request().context or {}).get("identity") or {}
+    return identity.get("sourceIp")
+
+
+def _auth_request() -> auth.Request:
+    request = _request()
+    resource = (request.context or {}).get("resourcePath", "")
+    return auth.Request(
+        headers=request.headers,
+        source_ip=_source_ip(),
+        api=API_OPERATIONS.get((request.method, resource), ()),
+        params=dict(request.uri_params or {}),
+    )
+
+
 def _caller() -> UserRecord:
-    return auth.authenticate_user(context.current(), _request().headers)
+    return auth.authenticate_user(context.current(), _auth_request())
 
 
 def _provider() -> ProviderRecord:
-    return auth.authenticate_provider(context.current(), _request().headers)
+    return auth.authenticate_provider(context.current(), _auth_request())
 
 
-@route("/user", "GET", "getCurrentUser", "Get the current user.", response=UserResponse)
+def _anyone() -> UserRecord | ProviderRecord:
+    return auth.authenticate(context.current(), _auth_request())
+
+
+@route(
+    "/user",
+    "GET",
+    "getCurrentUser",
+    "Get the current user.",
+    response=UserResponse,
+    api=("get user.{client}.instance:protected",),
+)
 def get_current_user() -> Response:
     return ok(users.describe(_caller()))
 
@@ -132,6 +179,7 @@ def get_current_user() -> Response:
     request=CreateUserRequest,
     response=CreateUserResponse,
     status=201,
+    api=("create user.null.instance:private",),
 )
 def create_user() -> Response:
     caller = _caller()
@@ -145,6 +193,7 @@ def create_user() -> Response:
     "listUserAdminPrivileges",
     "A user's Onezone admin privileges.",
     response=PrivilegesResponse,
+    api=("get user.{user_id}.oz_privileges:private",),
 )
 def get_user_privileges(user_id: str) -> Response:
     return ok(users.get_privileges(context.current(), _caller(), user_id))
@@ -157,6 +206,7 @@ def get_user_privileges(user_id: str) -> Response:
     "Grant or revoke Onezone admin privileges.",
     request=UpdatePrivilegesRequest,
     status=204,
+    api=("update user.{user_id}.oz_privileges:private",),
 )
 def update_user_privileges(user_id: str) -> Response:
     caller = _caller()
@@ -171,9 +221,15 @@ def update_user_privileges(user_id: str) -> Response:
     "Create a provider registration token for the current user.",
     response=TokenResponse,
     deprecated=True,
+    # Onezone makes a named token for it, and checks that operation too.
+    api=(
+        "create user.{client}.provider_registration_token:private",
+        "create token.null.user_named_token,{client}:private",
+    ),
 )
 def create_provider_registration_token() -> Response:
-    return ok(providers.issue_registration_token(context.current(), _caller()), headers=DEPRECATED)
+    token = user_tokens.create_legacy_registration_token(context.current(), _caller())
+    return ok(token, headers=DEPRECATED)
 
 
 @route(
@@ -186,10 +242,17 @@ def create_provider_registration_token() -> Response:
     public=True,
 )
 def register_provider() -> Response:
-    return ok(providers.register(context.current(), _request().raw_body))
+    return ok(providers.register(context.current(), _request().raw_body, _source_ip()))
 
 
-@route("/provider", "GET", "getCurrentProvider", "The calling provider's details.", response=ProviderDetails)
+@route(
+    "/provider",
+    "GET",
+    "getCurrentProvider",
+    "The calling provider's details.",
+    response=ProviderDetails,
+    api=("get provider.{client}.instance:protected",),
+)
 def get_current_provider() -> Response:
     return ok(provider_details.describe(_provider()))
 
@@ -201,6 +264,7 @@ def get_current_provider() -> Response:
     "Modify the calling provider's details.",
     request=UpdateProviderRequest,
     status=204,
+    api=("update provider.{client}.instance:private",),
 )
 def update_current_provider() -> Response:
     provider = _provider()
@@ -208,7 +272,14 @@ def update_current_provider() -> Response:
     return ok(None, status=204)
 
 
-@route("/provider", "DELETE", "unregisterProvider", "Deregister the calling provider.", status=204)
+@route(
+    "/provider",
+    "DELETE",
+    "unregisterProvider",
+    "Deregister the calling provider.",
+    status=204,
+    api=("delete provider.{client}.instance:private",),
+)
 def unregister_provider() -> Response:
     deregistration.deregister(context.current(), _provider())
     return ok(None, status=204)
@@ -220,6 +291,7 @@ def unregister_provider() -> Response:
     "getProviderDomainConfig",
     "The calling provider's domain configuration.",
     response=DomainConfig,
+    api=("get provider.{client}.domain_config:private",),
 )
 def get_provider_domain_config() -> Response:
     return ok(domain_config.describe(_provider()))
@@ -232,6 +304,7 @@ def get_provider_domain_config() -> Response:
     "Switch subdomain delegation, the subdomain or the worker IPs.",
     request=UpdateDomainConfigRequest,
     status=204,
+    api=("update provider.{client}.domain_config:private",),
 )
 def update_provider_domain_config() -> Response:
     provider = _provider()
@@ -239,46 +312,142 @@ def update_provider_domain_config() -> Response:
     return ok(None, status=204)
 
 
-@route("/providers", "GET", "listProviders", "List providers (oz_providers_list).", response=ProviderList)
+@route(
+    "/provider/public/get_current_time",
+    "GET",
+    "getCurrentTime",
+    "This zone's clock, in milliseconds (Onepanel syncs with it).",
+    response=CurrentTime,
+    public=True,
+)
+def get_current_time() -> Response:
+    return ok(zone.current_time())
+
+
+@route(
+    "/provider/public/check_my_ip",
+    "GET",
+    "checkMyIp",
+    "The caller's IP address, as this zone sees it.",
+    raw_response=("application/json", {"type": "string"}),
+    public=True,
+)
+def check_my_ip() -> Response:
+    return ok(_source_ip() or "")
+
+
+@route(
+    "/providers",
+    "GET",
+    "listProviders",
+    "List providers (oz_providers_list).",
+    response=ProviderList,
+    api=("get provider.null.list:private",),
+)
 def list_providers() -> Response:
     query = _request().query_params or {}
     caller = _caller()
     return ok(provider_details.list_page(context.current(), caller, query.get("limit"), query.get("page_token")))
 
 
-@route("/providers/{provider_id}", "GET", "getProvider", "Get a provider's details.", response=ProviderDetails)
+@route(
+    "/providers/{provider_id}",
+    "GET",
+    "getProvider",
+    "Get a provider's details.",
+    response=ProviderDetails,
+    api=("get provider.{provider_id}.instance:protected",),
+)
 def get_provider(provider_id: str) -> Response:
     return ok(provider_details.get_for_user(context.current(), _caller(), provider_id))
 
 
 @route(
-    "/providers/{provider_id}", "DELETE", "removeProvider", "Deregister a provider (oz_providers_delete).", status=204
+    "/providers/{provider_id}",
+    "DELETE",
+    "removeProvider",
+    "Deregister a provider (oz_providers_delete).",
+    status=204,
+    api=("delete provider.{provider_id}.instance:private",),
 )
 def remove_provider(provider_id: str) -> Response:
     deregistration.deregister_by_admin(context.current(), _caller(), provider_id)
     return ok(None, status=204)
 
 
-@route("/user/clusters", "GET", "listUserClusters", "The current user's clusters.", response=ClusterList)
+@route(
+    "/user/clusters",
+    "GET",
+    "listUserClusters",
+    "The current user's clusters.",
+    response=ClusterList,
+    api=("get user.{client}.clusters:private",),
+)
 def list_user_clusters() -> Response:
     return ok(clusters.of_user(_caller()))
 
 
-@route("/clusters/{cluster_id}", "GET", "getCluster", "Get a cluster's details.", response=ClusterDetails)
+@route(
+    "/clusters/{cluster_id}",
+    "GET",
+    "getCluster",
+    "Get a cluster's details.",
+    response=ClusterDetails,
+    api=("get cluster.{cluster_id}.instance:protected",),
+)
 def get_cluster(cluster_id: str) -> Response:
-    return ok(clusters.get(context.current(), _caller(), cluster_id))
+    return ok(clusters.get(context.current(), _anyone(), cluster_id))
 
 
 @route(
+    "/clusters/{cluster_id}",
+    "PATCH",
+    "updateCluster",
+    "Record the versions a cluster's services report (Onepanel, after registering).",
+    request=UpdateClusterRequest,
+    status=204,
+    api=("update cluster.{cluster_id}.instance:private",),
+)
+def update_cluster(cluster_id: str) -> Response:
+    caller = _anyone()
+    clusters.update(context.current(), caller, cluster_id, parse(UpdateClusterRequest, _request().raw_body))
+    return ok(None, status=204)
+
+
+def _configuration() -> Response:
+    return ok(zone.configuration(context.current()))
+
+
+route(
     "/configuration",
     "GET",
     "getConfiguration",
     "This Onezone's public configuration.",
     response=ZoneConfiguration,
     public=True,
+)(_configuration)
+route(
+    "/configuration",
+    "GET",
+    "getConfigurationLegacy",
+    "This Onezone's public configuration (Onezone's legacy path, outside the API prefix).",
+    prefix="",
+    response=ZoneConfiguration,
+    public=True,
+)(_configuration)
+
+
+@route(
+    "/nagios",
+    "GET",
+    "getHealth",
+    "Onedata's health report (Nagios XML); Onepanel needs status ok before it registers.",
+    prefix="",
+    raw_response=("application/xml", {"type": "string"}),
+    public=True,
 )
-def get_configuration() -> Response:
-    return ok(zone.configuration(context.current(), VERSION))
+def get_health() -> Response:
+    return Response(body=health.report(context.current()), status_code=200, headers={"Content-Type": "application/xml"})
 
 
 @route(
@@ -289,6 +458,7 @@ def get_configuration() -> Response:
     request=CreateNamedTokenRequest,
     response=CreatedToken,
     status=201,
+    api=("create token.null.user_named_token,{client}:private",),
 )
 def create_named_token() -> Response:
     caller = _caller()
@@ -296,7 +466,14 @@ def create_named_token() -> Response:
     return ok(created, status=201, headers={"Location": f"{API}/tokens/named/{created.tokenId}"})
 
 
-@route("/user/tokens/named", "GET", "listNamedTokensOfCurrentUser", "List named tokens.", response=TokenIdList)
+@route(
+    "/user/tokens/named",
+    "GET",
+    "listNamedTokensOfCurrentUser",
+    "List named tokens.",
+    response=TokenIdList,
+    api=("get token.null.user_named_tokens,{client}:private",),
+)
 def list_named_tokens() -> Response:
     return ok(user_tokens.list_named(_caller()))
 
@@ -307,8 +484,9 @@ def list_named_tokens() -> Response:
     "createTemporaryTokenForCurrentUser",
     "Create a temporary token.",
     request=CreateTemporaryTokenRequest,
-    response=CreatedToken,
+    response=TokenResponse,
     status=201,
+    api=("create token.null.user_temporary_token,{client}:private",),
 )
 def create_temporary_token() -> Response:
     caller = _caller()
@@ -316,7 +494,27 @@ def create_temporary_token() -> Response:
     return ok(user_tokens.create_temporary(context.current(), caller, body), status=201)
 
 
-@route("/tokens/named/{token_id}", "GET", "getNamedToken", "Get a named token's details.", response=TokenInfo)
+@route(
+    "/user/tokens/temporary",
+    "DELETE",
+    "revokeAllTemporaryTokensOfCurrentUser",
+    "Revoke all the current user's temporary tokens.",
+    status=204,
+    api=("delete token.null.user_temporary_tokens,{client}:private",),
+)
+def revoke_temporary_tokens() -> Response:
+    user_tokens.revoke_temporary(context.current(), _caller())
+    return ok(None, status=204)
+
+
+@route(
+    "/tokens/named/{token_id}",
+    "GET",
+    "getNamedToken",
+    "Get a named token's details.",
+    response=TokenInfo,
+    api=("get token.{token_id}.instance:private",),
+)
 def get_named_token(token_id: str) -> Response:
     return ok(user_tokens.info(context.current(), _caller(), token_id))
 
@@ -328,6 +526,7 @@ def get_named_token(token_id: str) -> Response:
     "Revoke or reinstate a named token.",
     request=UpdateTokenRequest,
     status=204,
+    api=("update token.{token_id}.instance:private",),
 )
 def update_named_token(token_id: str) -> Response:
     caller = _caller()
@@ -335,7 +534,14 @@ def update_named_token(token_id: str) -> Response:
     return ok(None, status=204)
 
 
-@route("/tokens/named/{token_id}", "DELETE", "deleteNamedToken", "Delete a named token.", status=204)
+@route(
+    "/tokens/named/{token_id}",
+    "DELETE",
+    "deleteNamedToken",
+    "Delete a named token.",
+    status=204,
+    api=("delete token.{token_id}.instance:private",),
+)
 def delete_named_token(token_id: str) -> Response:
     user_tokens.delete(context.current(), _caller(), token_id)
     return ok(None, status=204)
@@ -345,13 +551,68 @@ def delete_named_token(token_id: str) -> Response:
     "/tokens/examine",
     "POST",
     "examineToken",
-    "Show what a token is.",
+    "What a token claims to be (any Onedata token; no signature check).",
     request=ExamineTokenRequest,
     response=ExaminedToken,
     public=True,
 )
 def examine_token() -> Response:
-    return ok(user_tokens.examine(context.current(), parse(ExamineTokenRequest, _request().raw_body).token))
+    return ok(token_checks.examine(parse(ExamineTokenRequest, _request().raw_body).token))
+
+
+@route(
+    "/tokens/confine",
+    "POST",
+    "confineToken",
+    "Add caveats to a token.",
+    request=ConfineTokenRequest,
+    response=TokenResponse,
+    public=True,
+)
+def confine_token() -> Response:
+    return ok(token_checks.confine(parse(ConfineTokenRequest, _request().raw_body)))
+
+
+@route(
+    "/tokens/verify_invite_token",
+    "POST",
+    "verifyInviteToken",
+    "Verify an invite token for a use (does not use it up).",
+    request=VerifyInviteTokenRequest,
+    response=VerifiedToken,
+    public=True,
+)
+def verify_invite_token() -> Response:
+    body = parse(VerifyInviteTokenRequest, _request().raw_body)
+    return ok(token_checks.verify_invite(context.current(), body, _source_ip()))
+
+
+@route(
+    "/tokens/verify_access_token",
+    "POST",
+    "verifyAccessToken",
+    "Verify an access token for a use.",
+    request=VerifyAccessTokenRequest,
+    response=VerifiedToken,
+    public=True,
+)
+def verify_access_token() -> Response:
+    body = parse(VerifyAccessTokenRequest, _request().raw_body)
+    return ok(token_checks.verify_access(context.current(), body, _source_ip()))
+
+
+@route(
+    "/tokens/verify_identity_token",
+    "POST",
+    "verifyIdentityToken",
+    "Verify an identity token for a use.",
+    request=VerifyIdentityTokenRequest,
+    response=VerifiedToken,
+    public=True,
+)
+def verify_identity_token() -> Response:
+    body = parse(VerifyIdentityTokenRequest, _request().raw_body)
+    return ok(token_checks.verify_identity(context.current(), body, _source_ip()))
 
 
 @route("/openapi.json", "GET", "getOpenApiDocument", "This API's OpenAPI document.", public=True)

@@ -38,11 +38,11 @@ for _name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n in 
 import boto3  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from pymacaroons import Macaroon  # noqa: E402
 
 from chalicelib import context, passwords  # noqa: E402
 from chalicelib.models import OZ_PRIVILEGES  # noqa: E402
 from chalicelib.store import users as user_store  # noqa: E402
+from chalicelib.tokens import codec  # noqa: E402
 from infra import stack  # noqa: E402
 
 # infra/stack.py creates the secrets moto's CloudFormation skips; moto's warning about them is noise.
@@ -214,9 +214,9 @@ def _replayable_registration(client: Any, auth: dict[str, str]) -> tuple[list[tu
     with recording() as calls:
         reply = call(client, "POST", "/providers", registration(token, None))
     ids = {
-        "invite": Macaroon.deserialize(token).identifier,
+        "invite": codec.parse(token).identifier.id,
         "provider": reply["providerId"],
-        "root": Macaroon.deserialize(reply["providerRootToken"]).identifier,
+        "root": codec.parse(reply["providerRootToken"]).identifier.id,
     }
     return calls, ids
 
@@ -238,7 +238,7 @@ def _direct_registrations(client: Any, auth: dict[str, str], n: int) -> list[lis
     batches = []
     for i in range(n):
         fresh = {
-            "invite": Macaroon.deserialize(invite(client, auth)).identifier,
+            "invite": codec.parse(invite(client, auth)).identifier.id,
             "provider": f"{i:032x}",
             "root": f"direct-root-{i:020d}",
         }

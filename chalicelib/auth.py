@@ -1,26 +1,54 @@
-"""Who is calling: HTTP Basic credentials or an access token, as Onezone accepts them.
+"""Who is calling: HTTP Basic credentials or an access token, as Onezone's REST accepts them.
 
-Accepted, in this order: `X-Auth-Token: <token>`, `Authorization: Bearer <token>`,
-`Authorization: Basic <base64 username:password>`. Users authenticate with either; providers
-with their root token. Every failure is a 401 whose `authError` says why, except a valid
-identity of the wrong kind (a provider on a user endpoint, or the reverse): that identity is
-known but not allowed, hence 403.
+Tokens come in `X-Auth-Token`, `Authorization: Bearer` or the deprecated `Macaroon` header, with
+or without a Oneprovider service prefix (`opw-`, `opp-`); users may also use
+`Authorization: Basic`. Every failure is a 401 whose `authError` says why, except a valid
+identity of the wrong kind (a provider on a user endpoint, or the reverse): that identity is known
+but not allowed, hence 403.
+
+An access token is verified as Onezone's REST verifies it (`tokens.verification`):
+- `time`, `ip`, `asn`, `geo.*` against now and the request's source address;
+- `interface` holds only for `rest`; `service` only for `ozw-onezone` (or `ozw-*`): this registry
+  reads no `x-onedata-service-token`, so the service using a token is always Onezone itself;
+- `consumer` against the subject proven by an identity token in `x-onedata-consumer-token`, and
+  fails without one (nobody proved who consumes the token);
+- `data.readonly`, `data.path`, `data.objectid` always fail: Onezone's REST never allows data
+  access caveats;
+- `api` against the route's operation and resource (`tokens.gri.ApiOperation`), once the caller
+  is known - a caveat naming `self` matches nothing, as in Onezone.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from chalicelib import passwords, tokens
+from chalicelib import passwords
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError, unauthorized
-from chalicelib.store import providers as provider_store
 from chalicelib.store import users as user_store
 from chalicelib.store.providers import ProviderRecord
-from chalicelib.store.tokens import SubjectType, TokenRecord
 from chalicelib.store.users import UserRecord
+from chalicelib.tokens import caveats as cv
+from chalicelib.tokens import codec, verification
+from chalicelib.tokens.gri import ApiOperation
+
+CONSUMER_TOKEN_HEADER = "x-onedata-consumer-token"  # noqa: S105 - a header name
+OZ_WORKER = "ozw"
+PROVIDERS_ONLY = "this operation is for providers, authenticated with a token"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What authentication needs of an HTTP request (header names in lower case)."""
+
+    headers: Mapping[str, str]
+    source_ip: str | None = None
+    api: tuple[ApiOperation, ...] = ()
+    params: dict[str, str] = field(default_factory=dict)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -38,37 +66,67 @@ def _credentials(headers: Mapping[str, str]) -> tuple[str, str]:
         if scheme.lower() != "bearer":
             raise unauthorized(OnedataError("badToken"))
         token = credentials.strip()
+    token = token or _header(headers, "macaroon")
     if not token:
         raise unauthorized()
     return "token", token
 
 
-def authenticate_user(ctx: Context, headers: Mapping[str, str]) -> UserRecord:
-    """The user behind the request's credentials, or a 401/403 `OnedataError`."""
-    kind, credentials = _credentials(headers)
+def authenticate(ctx: Context, request: Request, users_only_by_token: bool = False) -> UserRecord | ProviderRecord:
+    """The user or provider behind the request's credentials, or a 401 `OnedataError`.
+
+    With `users_only_by_token`, Basic credentials - a user's, never a provider's - are refused
+    (403) without being checked: no password hashing is spent where no user is welcome.
+    """
+    kind, credentials = _credentials(request.headers)
     if kind == "basic":
+        if users_only_by_token:
+            raise OnedataError("forbidden", hint=PROVIDERS_ONLY)
         return _basic(ctx, credentials)
-    record = _access_token(ctx, credentials)
-    if record.subjectType is not SubjectType.USER:
+    try:
+        verified = verification.verify(ctx, codec.parse(credentials), _rest_context(ctx, request), "accessToken")
+        _check_api(verified, request)
+    except OnedataError as error:
+        raise unauthorized(error) from None
+    return verified.subject_record  # type: ignore[no-any-return]
+
+
+def authenticate_user(ctx: Context, request: Request) -> UserRecord:
+    caller = authenticate(ctx, request)
+    if not isinstance(caller, UserRecord):
         raise OnedataError("forbidden", hint="this operation is for users, not providers")
-    user = user_store.get(ctx, record.subjectId)
-    if user is None:
-        raise unauthorized(OnedataError("tokenSubjectInvalid"))
-    return user
+    return caller
 
 
-def authenticate_provider(ctx: Context, headers: Mapping[str, str]) -> ProviderRecord:
-    """The provider behind an access token (its root token), or a 401/403 `OnedataError`."""
-    kind, credentials = _credentials(headers)
-    if kind == "basic":
-        raise OnedataError("forbidden", hint="this operation is for providers, authenticated with a token")
-    record = _access_token(ctx, credentials)
-    if record.subjectType is not SubjectType.PROVIDER:
-        raise OnedataError("forbidden", hint="this operation is for providers, not users")
-    provider = provider_store.TABLE.get(ctx, record.subjectId)
-    if provider is None:
-        raise unauthorized(OnedataError("tokenSubjectInvalid"))
-    return provider
+def authenticate_provider(ctx: Context, request: Request) -> ProviderRecord:
+    caller = authenticate(ctx, request, users_only_by_token=True)
+    if not isinstance(caller, ProviderRecord):
+        raise OnedataError("forbidden", hint=PROVIDERS_ONLY)
+    return caller
+
+
+def _rest_context(ctx: Context, request: Request) -> cv.Context:
+    now = int(time.time())
+    base = cv.Context(now=now, ip=request.source_ip, interface="rest", geo=ctx.geo)
+    consumer_token = _header(request.headers, CONSUMER_TOKEN_HEADER)
+    if consumer_token is None:
+        return base
+    try:
+        consumer = verification.verify(ctx, codec.parse(consumer_token), base, "identityToken").subject
+    except OnedataError as error:
+        raise OnedataError("badConsumerToken", tokenError=error) from None
+    return cv.Context(now=now, ip=request.source_ip, interface="rest", consumer=consumer, geo=ctx.geo)
+
+
+def _check_api(verified: verification.Verified, request: Request) -> None:
+    """Every `api` caveat must allow the route's operation on its resource (Onezone checks
+    them when the operation runs, with the caller's id filled in)."""
+    client_id = verified.subject.id or ""
+    for operation in request.api:
+        gri = operation.resolve(client_id, request.params)
+        for caveat in verified.caveats:
+            if isinstance(caveat, cv.Api) and not caveat.allows(OZ_WORKER, operation.operation, gri):
+                raise verification.unverified(caveat)
 
 
 def _basic(ctx: Context, credentials: str) -> UserRecord:
@@ -86,15 +144,6 @@ def _basic(ctx: Context, credentials: str) -> UserRecord:
     if not passwords.verify_password(password, user.passwordHash):
         raise bad
     return user
-
-
-def _access_token(ctx: Context, serialized: str) -> TokenRecord:
-    try:
-        verified = tokens.verify(ctx, tokens.parse(serialized))
-        tokens.require_access_token(verified.record)
-    except OnedataError as error:
-        raise unauthorized(error) from None
-    return verified.record
 
 
 def require_privilege(user: UserRecord, privilege: str) -> None:

@@ -12,6 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+# What `GET /configuration` reports by default: the Onezone release whose REST API this registry
+# implements, and the Oneprovider releases Onedata's compatibility registry (revision 2024012700,
+# the newest public one) lists as compatible with it. Each is a per-stage setting.
+ONEZONE_VERSION = "21.02.4"
+ONEZONE_BUILD = "onezone-registry"
+COMPATIBLE_ONEPROVIDER_VERSIONS = (
+    *(f"20.02.{patch}" for patch in range(1, 21)),
+    *(f"21.02.{patch}" for patch in range(1, 5)),
+)
+COMPATIBILITY_REGISTRY_REVISION = 2024012700
+
 
 class RegistrationPolicy(StrEnum):
     """Who may obtain a provider registration token (Onezone's `provider_registration_policy`)."""
@@ -41,6 +52,13 @@ class Settings:
     reserved_subdomains: frozenset[str] = frozenset()
     admin_username: str = "admin"
     admin_password_secret_id: str | None = None
+    zone_name: str | None = None
+    zone_version: str = ONEZONE_VERSION
+    zone_build: str = ONEZONE_BUILD
+    compatible_oneprovider_versions: tuple[str, ...] = COMPATIBLE_ONEPROVIDER_VERSIONS
+    compatibility_registry_revision: int = COMPATIBILITY_REGISTRY_REVISION
+    geoip_asn_database: str | None = None
+    geoip_country_database: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,7 +104,20 @@ class Settings:
             dns_ttl=integer("DNS_RECORD_TTL", 120, 1),
             admin_username=env.get("ADMIN_USERNAME", "admin"),
             admin_password_secret_id=env.get("ADMIN_PASSWORD_SECRET_ID") or None,
-            reserved_subdomains=frozenset(
-                label.strip().lower() for label in env.get("RESERVED_SUBDOMAINS", "").split(",") if label.strip()
+            reserved_subdomains=frozenset(label.lower() for label in _list(env, "RESERVED_SUBDOMAINS")),
+            zone_name=env.get("ONEZONE_NAME") or None,
+            zone_version=env.get("ONEZONE_VERSION") or ONEZONE_VERSION,
+            zone_build=env.get("ONEZONE_BUILD") or ONEZONE_BUILD,
+            compatible_oneprovider_versions=tuple(_list(env, "COMPATIBLE_ONEPROVIDER_VERSIONS"))
+            or COMPATIBLE_ONEPROVIDER_VERSIONS,
+            compatibility_registry_revision=integer(
+                "COMPATIBILITY_REGISTRY_REVISION", COMPATIBILITY_REGISTRY_REVISION, 0
             ),
+            geoip_asn_database=env.get("GEOIP_ASN_DATABASE") or None,
+            geoip_country_database=env.get("GEOIP_COUNTRY_DATABASE") or None,
         )
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    """A comma-separated setting, without blanks."""
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]

@@ -1,4 +1,4 @@
-"""What a request needs from its container: settings, AWS clients and the token root key.
+"""What a request needs from its container: settings, AWS clients, the token root key, GeoIP.
 
 Built lazily on first use and kept for the life of the Lambda container (warm invocations
 reuse the clients and the key). Tests call `reset()` so that each test builds a fresh context
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.aws import Clients
 from chalicelib.config import ConfigurationError, Settings
+from chalicelib.geoip import MaxMindLookup
 
 MIN_ROOT_KEY_BYTES = 32
 
@@ -21,6 +22,14 @@ class Context:
     settings: Settings
     aws: Clients
     _root_key: bytes | None = field(default=None, repr=False)
+    _geo: MaxMindLookup | None = field(default=None, repr=False)
+
+    @property
+    def geo(self) -> MaxMindLookup:
+        """Where peer addresses are (`asn`/`geo.*` caveats); its databases open on first use."""
+        if self._geo is None:
+            self._geo = MaxMindLookup(self.settings.geoip_asn_database, self.settings.geoip_country_database)
+        return self._geo
 
     @property
     def root_key(self) -> bytes:

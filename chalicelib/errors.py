@@ -8,6 +8,7 @@ A description template is formatted with the error's details; details that are n
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # id -> (HTTP status, description template)
@@ -98,19 +99,21 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "badToken": (400, "Provided token could not be understood by the server."),
     "tokenInvalid": (400, "Provided token is not valid."),
     "tokenRevoked": (400, "Provided token has been revoked."),
-    "tokenTooLarge": (400, "Provided token exceeds the allowed size ({limit} bytes)."),
-    "tokenCaveatUnknown": (400, "Unknown caveat - {caveat}."),
-    "tokenCaveatUnverified": (400, "Provided token is not valid - the caveat {caveat} could not be verified."),
-    "tokenSubjectInvalid": (400, "The subject of this token is invalid (it does not exist)."),
-    "notAnAccessToken": (400, "Provided token is not an access token (received: {received})."),
-    "notAnInviteToken": (
-        400,
-        "Provided token is not an invite token of type {expectedInviteType} (received: {received}).",
-    ),
-    "tokenTimeCaveatRequired": (
-        400,
-        "You must specify a time caveat with a TTL of at most {maxTtl} seconds for a temporary token.",
-    ),
+    "tokenTooLarge": (400, "Provided token exceeds the allowed size ({limit} characters)."),
+    "tokenCaveatUnknown": (400, "Unknown caveat - '{caveat}'."),
+    # Raised with the caveat's own explanation as the description (`caveats.Caveat.unverified`).
+    "tokenCaveatUnverified": (400, "Provided token is not valid - a caveat could not be verified."),
+    "tokenSubjectInvalid": (400, "The token subject is invalid (does not exist or is different than expected)."),
+    # These three are raised with a description naming the type received, in Onezone's words.
+    "notAnAccessToken": (400, "Expected an access token."),
+    "notAnIdentityToken": (400, "Expected an identity token."),
+    "notAnInviteToken": (400, "Expected an invitation token of type '{expectedInviteType}'."),
+    "tokenTimeCaveatRequired": (400, "You must specify a time caveat with maximum TTL of {maxTtl} seconds."),
+    "badValueCaveat": (400, "Provided caveat is invalid: '{caveat}'."),
+    "badValueTokenType": (400, 'Bad value: provided "{key}" is not a valid token type.'),
+    "badValueInviteType": (400, 'Bad value: provided "{key}" is not a valid invite type.'),
+    "badConsumerToken": (400, "Provided consumer token is not valid (see details)."),
+    "badServiceToken": (400, "Provided service token is not valid (see details)."),
     "inviteTokenUsageLimitReached": (400, "The usage limit of this invite token has been reached."),
     "inviteTokenSubjectNotAuthorized": (
         400,
@@ -160,7 +163,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(str(v) for v in value) + "]"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+        return json.dumps(value, separators=(",", ":"))  # as Onezone's `json_utils:encode`
     return str(value)
 
 

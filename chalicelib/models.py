@@ -6,15 +6,19 @@ Request models validate with the Onedata-typed fields of `chalicelib.validation`
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema, model_validator
 
+from chalicelib.tokens import caveats as cv
+from chalicelib.tokens.codec import INVITE_TYPES, REGISTER_ONEPROVIDER, TokenType
 from chalicelib.validation import (
     Boolean,
     Domain,
     Email,
+    IPv4Address,
     IPv4List,
     Latitude,
     Longitude,
@@ -43,6 +47,7 @@ OZ_PRIVILEGES: tuple[str, ...] = (
     "oz_providers_delete",
     "oz_clusters_list",
     "oz_clusters_view",
+    "oz_clusters_update",
     "oz_tokens_manage",
 )
 
@@ -77,10 +82,148 @@ def _privilege_list(value: Any, info: ValidationInfo) -> list[str]:
     return sorted(set(value))
 
 
+def _token_type(value: Any, info: ValidationInfo) -> TokenType:
+    """Onezone's token type object. This registry issues access and identity tokens and
+    `registerOneprovider` invites (an invite without `adminUserId` is for the caller): the other
+    invite types target spaces, groups and harvesters, which it does not keep."""
+    bad = invalid("badValueTokenType", key=info.field_name)
+    if not isinstance(value, dict) or len(value) != 1:
+        raise bad
+    [(kind, spec)] = value.items()
+    if not isinstance(spec, dict):
+        raise bad
+    if kind == "accessToken" and not spec:
+        return TokenType.access()
+    if kind == "identityToken":
+        return TokenType("identityToken")
+    if kind == "inviteToken" and spec.get("inviteType") == REGISTER_ONEPROVIDER:
+        admin = spec.get("adminUserId")
+        if admin is not None and (not isinstance(admin, str) or not admin or ":" in admin or "/" in admin):
+            raise bad
+        return TokenType("inviteToken", invite_type=REGISTER_ONEPROVIDER, target_id=admin)
+    raise bad
+
+
+def _caveats(value: Any, info: ValidationInfo) -> tuple[cv.Caveat, ...]:
+    """JSON caveats as Onezone sanitizes them: one that is not valid is `badValueCaveat` with
+    the caveat as given; anything but a list is `badData`."""
+    if not isinstance(value, list):
+        raise invalid("badData", key=info.field_name)
+    parsed = []
+    for item in value:
+        try:
+            parsed.append(cv.from_json(item))
+        except ValueError:
+            shown = item if isinstance(item, (dict, str)) else json.dumps(item)
+            raise invalid("badValueCaveat", caveat=shown) from None
+    return tuple(parsed)
+
+
+def _invite_type(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str) or value not in INVITE_TYPES:
+        raise invalid("badValueInviteType", key=info.field_name)
+    return value
+
+
+def _interface(value: Any, info: ValidationInfo) -> str:
+    if value not in cv.INTERFACES:
+        raise invalid("badValueNotAllowed", key=info.field_name, allowed=list(cv.INTERFACES))
+    return value
+
+
+def _version_info(value: Any, info: ValidationInfo) -> dict[str, str]:
+    """`{"release", "build", "gui"}`, each a non-empty string (Onezone checks no format)."""
+    if not isinstance(value, dict):
+        raise invalid("badData", key=info.field_name)
+    version = {}
+    for part in ("release", "build", "gui"):
+        key = f"{info.field_name}.{part}"
+        item = value.get(part)
+        if item is None or item == "":
+            raise invalid("badValueEmpty", key=key)
+        if not isinstance(item, str):
+            raise invalid("badValueString", key=key)
+        version[part] = item
+    return version
+
+
 Username = Annotated[str, BeforeValidator(_username)]
 Password = Annotated[str, BeforeValidator(_password)]
 FullName = Annotated[str, BeforeValidator(_full_name)]
 PrivilegeList = Annotated[list[str], BeforeValidator(_privilege_list)]
+
+
+def _only(key: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": [key], "additionalProperties": False, "properties": {key: value}}
+
+
+TOKEN_TYPE_SCHEMA = {
+    "description": "The types this registry issues; an invite without adminUserId is for the caller.",
+    "oneOf": [
+        _only("accessToken", {"type": "object", "maxProperties": 0}),
+        _only("identityToken", {"type": "object"}),
+        _only(
+            "inviteToken",
+            {
+                "type": "object",
+                "required": ["inviteType"],
+                "properties": {"inviteType": {"const": REGISTER_ONEPROVIDER}, "adminUserId": {"type": "string"}},
+            },
+        ),
+    ],
+}
+TokenTypeField = Annotated[Any, BeforeValidator(_token_type), WithJsonSchema(TOKEN_TYPE_SCHEMA)]
+
+
+def _caveat_schema(caveat_type: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", *properties],
+        "properties": {"type": {"const": caveat_type}, **properties},
+    }
+
+
+def _non_empty_list(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "minItems": 1, "items": items}
+
+
+_FILTER = {"enum": ["whitelist", "blacklist"]}
+CAVEAT_SCHEMA = {
+    "description": "A Onedata caveat in its JSON form.",
+    "oneOf": [
+        _caveat_schema("time", validUntil={"type": "integer"}),
+        _caveat_schema("ip", whitelist=_non_empty_list({"type": "string", "description": "a.b.c.d or a.b.c.d/len"})),
+        _caveat_schema("asn", whitelist=_non_empty_list({"type": "integer"})),
+        _caveat_schema("geo.country", filter=_FILTER, list=_non_empty_list({"type": "string", "pattern": "^..$"})),
+        _caveat_schema("geo.region", filter=_FILTER, list=_non_empty_list({"enum": list(cv.REGIONS)})),
+        _caveat_schema("service", whitelist=_non_empty_list({"type": "string", "pattern": "^(ozw|opw|ozp|opp)-."})),
+        _caveat_schema("consumer", whitelist=_non_empty_list({"type": "string", "pattern": "^(usr|grp|prv)-"})),
+        _caveat_schema("interface", interface={"enum": list(cv.INTERFACES)}),
+        _caveat_schema("api", whitelist=_non_empty_list({"type": "string", "description": "service/operation/gri"})),
+        _caveat_schema("data.readonly"),
+        _caveat_schema("data.path", whitelist=_non_empty_list({"type": "string", "contentEncoding": "base64"})),
+        _caveat_schema("data.objectid", whitelist=_non_empty_list({"type": "string"})),
+        {"type": "object", "required": ["scope"], "properties": {"scope": {"const": "identityToken"}}},
+    ],
+}
+Caveats = Annotated[
+    tuple[Any, ...],
+    BeforeValidator(_caveats),
+    WithJsonSchema({"type": "array", "items": CAVEAT_SCHEMA}),
+]
+InviteType = Annotated[str, BeforeValidator(_invite_type), WithJsonSchema({"enum": sorted(INVITE_TYPES)})]
+InterfaceName = Annotated[str, BeforeValidator(_interface), WithJsonSchema({"enum": list(cv.INTERFACES)})]
+VersionInfo = Annotated[
+    dict[str, str],
+    BeforeValidator(_version_info),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "required": ["release", "build", "gui"],
+            "properties": {"release": {"type": "string"}, "build": {"type": "string"}, "gui": {"type": "string"}},
+        }
+    ),
+]
 
 
 # ---- requests -----------------------------------------------------------------------------
@@ -161,6 +304,28 @@ class RegisterProviderRequest(DelegationRequest):
 # ---- responses ----------------------------------------------------------------------------
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def omitted_if_none() -> Any:
+    """A response field that is left out, rather than sent as null, when it has no value."""
+    return Field(default=None, exclude_if=_is_none)
+
+
+class Subject(BaseModel):
+    """Who a token is for, or who created something: `{"type": "user", "id": ...}`."""
+
+    type: str
+    id: str | None
+
+
+class ServiceVersion(BaseModel):
+    release: str
+    build: str
+    gui: str
+
+
 class TokenResponse(BaseModel):
     token: str
 
@@ -181,8 +346,12 @@ class PrivilegesResponse(BaseModel):
 
 
 class RegisterProviderResponse(BaseModel):
+    """Onezone's answer (`macaroon` is its deprecated copy of the root token) and the seed's
+    `adminUserId`."""
+
     providerId: str
     providerRootToken: str
+    macaroon: str
     adminUserId: str
 
 
@@ -204,16 +373,18 @@ class ProviderDetails(BaseModel):
     hold the providers' connections, so it cannot know."""
 
     providerId: str
+    clusterId: str  # a Oneprovider's cluster has its id
     name: str
     domain: str
     latitude: float
     longitude: float
     online: bool = False
+    creationTime: int
 
 
 class ProviderList(BaseModel):
     providers: list[str]
-    nextPageToken: str | None = None
+    nextPageToken: str | None = omitted_if_none()
 
 
 class UpdateProviderRequest(RequestModel):
@@ -245,51 +416,45 @@ class ClusterList(BaseModel):
 
 
 class ClusterDetails(BaseModel):
+    """Onezone's cluster view (`serviceId` and `creatorId` are ours: Onepanel derives the first,
+    `creator` carries the second)."""
+
     clusterId: str
     type: str
+    workerVersion: ServiceVersion
+    onepanelVersion: ServiceVersion
+    onepanelProxy: bool
+    creator: Subject
+    creationTime: int
     serviceId: str
     creatorId: str
-    creationTime: int
 
 
 class ZoneConfiguration(BaseModel):
+    """Onezone's `GET /configuration`: what Onepanel reads before and after registering."""
+
+    name: str | None
     version: str
+    build: str
     domain: str
     subdomainDelegationSupported: bool
+    supportedIdPs: list[dict[str, Any]] = []
+    compatibilityRegistryRevision: int
+    compatibleOneproviderVersions: list[str]
+    openDataXrootdServerDomain: str | None = None
+    bagitUploaderWorkflowSchemaId: str | None = None
+    availableSpaceTags: dict[str, list[str]] = {"general": [], "domains": []}
     providerRegistrationPolicy: str
 
 
-# ---- tokens -------------------------------------------------------------------------------
-
-
-class TimeCaveat(BaseModel):
-    type: Literal["time"]
-    validUntil: int
-
-
-class InviteTokenType(BaseModel):
-    inviteType: Literal["registerOneprovider"]
-    adminUserId: str | None = None
-
-
-class TokenTypeSpec(BaseModel):
-    """Onezone's token type object: `{"accessToken": {}}` or `{"inviteToken": {...}}`."""
-
-    model_config = ConfigDict(extra="forbid")
-    accessToken: dict[str, Any] | None = None
-    inviteToken: InviteTokenType | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> TokenTypeSpec:
-        if (self.accessToken is None) == (self.inviteToken is None):
-            raise invalid("badData", key="type", hint="give exactly one of accessToken, inviteToken")
-        return self
+# ---- tokens ----------------------------------------------------------------------------
 
 
 class CreateTemporaryTokenRequest(RequestModel):
-    REQUIRED: ClassVar[tuple[str, ...]] = ("type",)
-    type: TokenTypeSpec
-    caveats: list[TimeCaveat] = []
+    """`POST /user/tokens/temporary`; the type defaults to an access token, as in Onezone."""
+
+    type: TokenTypeField = Field(default={"accessToken": {}}, validate_default=True)
+    caveats: Caveats = ()
 
 
 def _not_boolean(value: Any) -> Any:
@@ -300,9 +465,11 @@ def _not_boolean(value: Any) -> Any:
 
 
 class CreateNamedTokenRequest(CreateTemporaryTokenRequest):
-    REQUIRED: ClassVar[tuple[str, ...]] = ("name", "type")
+    """`POST /user/tokens/named`; `usageLimit` (invites only) defaults to "infinity"."""
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("name",)
     name: Name
-    usageLimit: Annotated[int, BeforeValidator(_not_boolean), Field(ge=1)] | Literal["infinity"] | None = None
+    usageLimit: Annotated[int, BeforeValidator(_not_boolean), Field(ge=1)] | Literal["infinity"] = "infinity"
 
 
 class CreatedToken(BaseModel):
@@ -310,21 +477,21 @@ class CreatedToken(BaseModel):
     token: str
 
 
-class Subject(BaseModel):
-    type: str
-    id: str
-
-
 class TokenInfo(BaseModel):
+    """`GET /tokens/named/{id}`: Onezone's fields (`metadata`, and the token itself, minted
+    again from its item), plus flat copies of the metadata kept for convenience."""
+
     id: str
-    name: str | None = None
+    name: str
     persistence: str
     subject: Subject
     type: dict[str, Any]
-    caveats: list[TimeCaveat]
+    caveats: list[dict[str, Any]]
+    metadata: dict[str, Any]
     revoked: bool
-    usageLimit: int | Literal["infinity"] | None = None
-    usageCount: int | None = None
+    token: str
+    usageLimit: int | Literal["infinity"] | None = omitted_if_none()
+    usageCount: int | None = omitted_if_none()
     creationTime: int
 
 
@@ -343,9 +510,64 @@ class ExamineTokenRequest(RequestModel):
 
 
 class ExaminedToken(BaseModel):
+    onezoneDomain: str
     id: str
     persistence: str
     subject: Subject
     type: dict[str, Any]
-    caveats: list[TimeCaveat]
-    onezoneDomain: str
+    caveats: list[dict[str, Any]]
+
+
+class VerifyTokenRequest(RequestModel):
+    """What every `POST /tokens/verify_*` takes: the peer the token would be used from
+    (default: the caller) and the consumer's identity token (default: the caller)."""
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("token",)
+    token: NonEmptyString
+    peerIp: IPv4Address | None = None
+    consumerToken: NonEmptyString | None = None
+
+
+class VerifyInviteTokenRequest(VerifyTokenRequest):
+    expectedInviteType: InviteType | None = None
+
+
+class VerifyIdentityTokenRequest(VerifyTokenRequest):
+    interface: InterfaceName | None = None
+
+
+class VerifyAccessTokenRequest(VerifyIdentityTokenRequest):
+    serviceToken: NonEmptyString | None = None
+    allowDataAccessCaveats: Boolean = False
+
+
+class VerifiedToken(BaseModel):
+    subject: Subject
+    ttl: int | None
+
+
+class ConfineTokenRequest(RequestModel):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("token", "caveats")
+    token: NonEmptyString
+    caveats: Caveats
+
+
+# ---- Onepanel's calls ---------------------------------------------------------------------
+
+
+class UpdateClusterRequest(RequestModel):
+    """`PATCH /clusters/{id}`: what Onepanel reports of itself after registering."""
+
+    workerVersion: VersionInfo | None = None
+    onepanelVersion: VersionInfo | None = None
+    onepanelProxy: Boolean | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> UpdateClusterRequest:
+        if self.workerVersion is None and self.onepanelVersion is None and self.onepanelProxy is None:
+            raise invalid("missingAtLeastOneValue", keys=["onepanelProxy", "onepanelVersion", "workerVersion"])
+        return self
+
+
+class CurrentTime(BaseModel):
+    timeMillis: int

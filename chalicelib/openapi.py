@@ -30,6 +30,12 @@ SECURITY_SCHEMES = {
     "basic": {"type": "http", "scheme": "basic"},
     "bearer": {"type": "http", "scheme": "bearer", "description": "A Onezone access token."},
     "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token", "description": "A Onezone access token."},
+    "macaroon": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Macaroon",
+        "description": "A Onezone access token (deprecated header, accepted as Onezone does).",
+    },
 }
 
 
@@ -44,6 +50,10 @@ class Operation:
     status: int = 200
     public: bool = False
     deprecated: bool = False
+    # Responses that are no pydantic model: (media type, JSON schema), e.g. Nagios' XML.
+    raw_response: tuple[str, dict[str, Any]] | None = None
+    # What the operation is to `api` caveats (`chalicelib.tokens.gri.ApiOperation` specs).
+    api: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -92,6 +102,9 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
         success["content"] = _json(_schema(op.response, schemas, "serialization"))
+    elif op.raw_response is not None:
+        media, schema = op.raw_response
+        success["content"] = {media: {"schema": schema}}
     spec: dict[str, Any] = {
         "operationId": op.operation_id,
         "summary": op.summary,
@@ -99,7 +112,7 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
             str(op.status): success,
             **{str(code): {"description": ERROR_DESCRIPTIONS[code], "content": _json(error)} for code in op.errors},
         },
-        "security": [] if op.public else [{"basic": []}, {"bearer": []}, {"token": []}],
+        "security": [] if op.public else [{name: []} for name in SECURITY_SCHEMES],
     }
     if op.path_params:
         spec["parameters"] = [

@@ -21,6 +21,8 @@ MAX_PAGE_SIZE = 1000
 def describe(provider: ProviderRecord) -> ProviderDetails:
     return ProviderDetails(
         providerId=provider.providerId,
+        clusterId=provider.providerId,
+        creationTime=provider.createdAt,
         name=provider.name,
         domain=provider.domain,
         latitude=provider.latitude,

@@ -22,13 +22,13 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 
-from chalicelib import dns, tokens
-from chalicelib.auth import require_privilege
+from chalicelib import dns
 from chalicelib.config import RegistrationPolicy
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
-from chalicelib.models import RegisterProviderRequest, RegisterProviderResponse, TokenResponse
+from chalicelib.models import RegisterProviderRequest, RegisterProviderResponse
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
@@ -36,8 +36,12 @@ from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
 from chalicelib.store.clusters import CLUSTER_ADMIN_PRIVILEGES, ClusterRecord
 from chalicelib.store.providers import ProviderRecord
-from chalicelib.store.tokens import SubjectType, TokenRecord
+from chalicelib.store.tokens import TokenRecord
 from chalicelib.store.users import UserRecord
+from chalicelib.token_checks import deserialize
+from chalicelib.tokens import caveats as cv
+from chalicelib.tokens import issuing, verification
+from chalicelib.tokens.codec import NOBODY, REGISTER_ONEPROVIDER, Subject, TokenType
 from chalicelib.validation import parse_json_object, validate
 
 log = logging.getLogger(__name__)
@@ -45,54 +49,68 @@ log = logging.getLogger(__name__)
 INVITE_PRIVILEGE = "oz_providers_invite"
 
 
-def issue_registration_token(ctx: Context, user: UserRecord) -> TokenResponse:
-    """`POST /user/clusters/provider_registration_token`: a single-use invite for `user`."""
-    if ctx.settings.registration_policy is RegistrationPolicy.RESTRICTED:
-        require_privilege(user, INVITE_PRIVILEGE)
-    record = tokens.registration_invite(ctx, user.userId, int(time.time()))
-    return TokenResponse(token=tokens.issue(ctx, record))
+@dataclass(frozen=True)
+class Invite:
+    """A verified registration invite: its stored item (named invites: the usage count) or its
+    issuer's generation (temporary ones), and the user who becomes the cluster's admin."""
+
+    issuer_id: str
+    admin_id: str
+    record: TokenRecord | None
+    generation: int | None
 
 
-def register(ctx: Context, body: bytes | None) -> RegisterProviderResponse:
-    """`POST /providers`."""
+def register(ctx: Context, body: bytes | None, source_ip: str | None) -> RegisterProviderResponse:
+    """`POST /providers`. Nobody is authenticated: the invite's `consumer` caveats cannot hold,
+    its `ip`/`geo` caveats are checked against the request's source address."""
     data = parse_json_object(body)
     dns.require_support(ctx, data)
     request = validate(RegisterProviderRequest, data)
     if request.subdomainDelegation:
         dns.check_length(ctx, request.subdomain or "")
-    invite = _usable_invite(ctx, request.token)
+    invite = _usable_invite(ctx, request.token, source_ip)
     if request.subdomainDelegation:
         dns.check_subdomain(ctx, request.subdomain or "")
     return _create(ctx, request, invite)
 
 
-def _usable_invite(ctx: Context, serialized: str) -> TokenRecord:
-    try:
-        macaroon = tokens.parse(serialized)
-    except OnedataError as error:
-        raise OnedataError("badValueToken", key="token", tokenError=error) from None
-    record = tokens.verify(ctx, macaroon).record
-    tokens.require_registration_invite(record)
-    admin_id = record.adminUserId or record.subjectId
-    admin = user_store.get(ctx, admin_id)
+def _usable_invite(ctx: Context, serialized: str, source_ip: str | None) -> Invite:
+    context = cv.Context(now=int(time.time()), ip=source_ip, consumer=NOBODY, geo=ctx.geo)
+    verified = verification.verify(ctx, deserialize(serialized), context, "inviteToken", REGISTER_ONEPROVIDER)
+    record = verified.record
+    require_uses_left(record)
+    issuer = verified.subject_record
+    if not isinstance(issuer, UserRecord):
+        raise OnedataError("inviteTokenSubjectNotAuthorized")  # only users invite Oneproviders
+    admin_id = verified.token.identifier.type.target_id or issuer.userId
+    admin = issuer if admin_id == issuer.userId else user_store.get(ctx, admin_id)
     if admin is None:
         raise OnedataError("inviteTokenTargetIdInvalid", id=admin_id)
-    if _restricted(ctx):
-        issuer = admin if admin.userId == record.subjectId else user_store.get(ctx, record.subjectId)
-        if issuer is None or INVITE_PRIVILEGE not in issuer.privileges:
-            raise OnedataError("inviteTokenSubjectNotAuthorized")
-    return record
+    if _restricted(ctx) and INVITE_PRIVILEGE not in issuer.privileges:
+        raise OnedataError("inviteTokenSubjectNotAuthorized")
+    generation = verified.token.identifier.generation
+    return Invite(issuer_id=issuer.userId, admin_id=admin_id, record=record, generation=generation)
+
+
+def require_uses_left(record: TokenRecord | None) -> None:
+    """A named invite below its usage limit (an early, precise error: the transaction's condition
+    is what enforces it). Temporary invites are not counted, as in Onezone."""
+    if record is not None and record.usageLimit is not None and record.usageCount >= record.usageLimit:
+        raise OnedataError("inviteTokenUsageLimitReached")
 
 
 def _restricted(ctx: Context) -> bool:
     return ctx.settings.registration_policy is RegistrationPolicy.RESTRICTED
 
 
-def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord) -> RegisterProviderResponse:
+def _create(ctx: Context, request: RegisterProviderRequest, invite: Invite) -> RegisterProviderResponse:
     now = int(time.time())
     provider_id = secrets.token_hex(16)
-    admin_id = invite.adminUserId or invite.subjectId
-    root_token = tokens.new_record(SubjectType.PROVIDER, provider_id, now, name="provider root token")
+    admin_id = invite.admin_id
+    root_token = issuing.named_record(
+        Subject("oneprovider", provider_id), TokenType.access(), issuing.ROOT_TOKEN_NAME, now
+    )
+    serialized = issuing.serialize_named(ctx, root_token)
     provider = _provider_record(ctx, request, provider_id, root_token.tokenId, admin_id, now)
     cluster = ClusterRecord(
         clusterId=provider_id,
@@ -108,9 +126,7 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: TokenRecord)
         _commit(ctx, invite, provider, cluster, root_token)
     log.info("registered provider %s (admin %s, domain %s)", provider_id, admin_id, provider.domain)
     return RegisterProviderResponse(
-        providerId=provider_id,
-        providerRootToken=tokens.serialize(ctx, root_token),
-        adminUserId=admin_id,
+        providerId=provider_id, providerRootToken=serialized, macaroon=serialized, adminUserId=admin_id
     )
 
 
@@ -138,22 +154,29 @@ def _provider_record(
 
 
 def _commit(
-    ctx: Context, invite: TokenRecord, provider: ProviderRecord, cluster: ClusterRecord, root_token: TokenRecord
+    ctx: Context, invite: Invite, provider: ProviderRecord, cluster: ClusterRecord, root_token: TokenRecord
 ) -> None:
-    """The single transaction of step 5, with each failed condition mapped to its Onezone error."""
-    issuer_is_admin = invite.subjectId == provider.adminUserId
-    must_invite = INVITE_PRIVILEGE if _restricted(ctx) else None
-    ops: dict[str, db.TransactItem] = {
-        "token": token_store.consume_op(ctx, invite),
-        "admin": user_store.join_cluster_op(
-            ctx, provider.adminUserId, provider.providerId, must_invite if issuer_is_admin else None
-        ),
-        "provider": provider_store.TABLE.put_new_op(ctx, provider),
-        "cluster": cluster_store.TABLE.put_new_op(ctx, cluster),
-        "rootToken": token_store.TABLE.put_new_op(ctx, root_token),
-    }
-    if must_invite and not issuer_is_admin:
-        ops["issuer"] = user_store.has_privilege_op(ctx, invite.subjectId, must_invite)
+    """The single transaction of step 5, with each failed condition mapped to its Onezone error.
+
+    A named invite is used up by its condition; a temporary one (not counted, as in Onezone)
+    holds only while its issuer's generation stands, so a revocation racing this request wins.
+    """
+    privilege = INVITE_PRIVILEGE if _restricted(ctx) else None
+    # The issuer must still be entitled to invite, and a temporary invite's generation current:
+    # conditions on the issuer's item - the admin's own, when the issuer is the admin.
+    issuer_requirements = {"privilege": privilege, "generation": invite.generation}
+    issuer_is_admin = invite.issuer_id == provider.adminUserId
+    ops: dict[str, db.TransactItem] = {}
+    if invite.record is not None:
+        ops["token"] = token_store.consume_op(ctx, invite.record)
+    ops["admin"] = user_store.join_cluster_op(
+        ctx, provider.adminUserId, provider.providerId, **(issuer_requirements if issuer_is_admin else {})
+    )
+    ops["provider"] = provider_store.TABLE.put_new_op(ctx, provider)
+    ops["cluster"] = cluster_store.TABLE.put_new_op(ctx, cluster)
+    ops["rootToken"] = token_store.TABLE.put_new_op(ctx, root_token)
+    if not issuer_is_admin and (privilege or invite.generation is not None):
+        ops["issuer"] = user_store.still_op(ctx, invite.issuer_id, **issuer_requirements)
     if provider.subdomain:
         ops["subdomain"] = identifiers.confirm_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider.providerId)
     names = list(ops)
@@ -167,7 +190,8 @@ def _commit(
         # That registration stands: an error now would undo its DNS records, but not the records.
         if "provider" in failed and _committed_after_all(ctx, provider.providerId):
             return
-        raise _cancellation_error(failed, cancelled.old_item(names.index(failed[0])), provider) from None
+        old = cancelled.old_item(names.index(failed[0]))
+        raise _cancellation_error(failed[0], old, provider, invite) from None
     except Exception:
         if not _committed_after_all(ctx, provider.providerId):
             raise
@@ -183,18 +207,22 @@ def _committed_after_all(ctx: Context, provider_id: str) -> bool:
         return False
 
 
-def _cancellation_error(failed: list[str], old: dict | None, provider: ProviderRecord) -> Exception:
+def _cancellation_error(what: str, old: dict | None, provider: ProviderRecord, invite: Invite) -> Exception:
     """Which Onezone error a failed transaction condition stands for (the first one wins)."""
-    what = failed[0]
     if what == "token":
         if old is None:
             return OnedataError("tokenInvalid")
         return OnedataError("tokenRevoked" if old.get("revoked") else "inviteTokenUsageLimitReached")
     if what == "subdomain":
         return OnedataError("badValueIdentifierOccupied", key="subdomain")
-    if what == "admin" and old is None:
-        return OnedataError("inviteTokenTargetIdInvalid", id=provider.adminUserId)
     if what in ("admin", "issuer"):
+        if old is None:
+            if what == "admin":
+                return OnedataError("inviteTokenTargetIdInvalid", id=provider.adminUserId)
+            return OnedataError("tokenSubjectInvalid")
+        issuer_item = what == "issuer" or invite.issuer_id == provider.adminUserId
+        if issuer_item and invite.generation is not None and old.get("temporaryTokenGeneration") != invite.generation:
+            return OnedataError("tokenRevoked")  # all the issuer's temporary tokens were revoked meanwhile
         return OnedataError("inviteTokenSubjectNotAuthorized")
     # A fresh random id collided with an existing item: astronomically unlikely, not the client's fault.
     return RuntimeError(f"registration transaction cancelled by {what}")

@@ -43,9 +43,14 @@ RETRYABLE_CODES = frozenset(
 )
 
 
-def ok(body: BaseModel | dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def ok(
+    body: BaseModel | dict[str, Any] | str | None, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response (a `str` body is a JSON string; `None`, no body at all)."""
     if isinstance(body, BaseModel):
-        body = body.model_dump(mode="json", exclude_none=True)
+        # Nulls are part of Onezone's bodies (`"ttl": null`, a subject's `"id": null`); fields
+        # that are left out instead say so themselves (`models.omitted_if_none`).
+        body = body.model_dump(mode="json")
     text = "" if body is None else json.dumps(body)
     return Response(body=text, status_code=status, headers={**JSON, **(headers or {})})
 

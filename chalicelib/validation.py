@@ -166,6 +166,13 @@ def _ipv4_list(value: Any, info: ValidationInfo) -> list[str]:
     return addresses
 
 
+def _ipv4_address(value: Any, info: ValidationInfo) -> str:
+    try:
+        return str(ipaddress.IPv4Address(require_string(value, info)))
+    except ValueError:
+        raise invalid("badValueIPv4Address", key=info.field_name) from None
+
+
 # Always applied with `fullmatch`: with `match`, `$` also accepts a trailing newline ("name\n").
 _NAME = re.compile(r"^[)(\w][)(\w .-]{0,126}[)(\w]$")
 _EMAIL = re.compile(
@@ -234,6 +241,7 @@ Boolean = Annotated[
 Latitude = Annotated[float, in_range(-90.0, 90.0), BeforeValidator(_float), _number_schema("number", -90, 90)]
 Longitude = Annotated[float, in_range(-180.0, 180.0), BeforeValidator(_float), _number_schema("number", -180, 180)]
 Port = Annotated[int, in_range(1, 65535), BeforeValidator(_integer), _number_schema("integer", 1, 65535)]
+IPv4Address = Annotated[str, BeforeValidator(_ipv4_address), WithJsonSchema({"type": "string", "format": "ipv4"})]
 IPv4List = Annotated[
     list[str],
     BeforeValidator(_ipv4_list),

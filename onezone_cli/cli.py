@@ -247,8 +247,9 @@ def build_body(op: Operation, fields: dict[str, Any], data: str | None, stdin: T
     return json.dumps({**base, **fields}).encode()
 
 
-def base_url(host: str) -> str:
-    """`https://zone.example.com` -> `https://zone.example.com/api/v3/onezone`.
+def base_url(host: str, api: bool = True) -> str:
+    """`https://zone.example.com` -> `https://zone.example.com/api/v3/onezone` (or, for an
+    operation served at the root, `https://zone.example.com`).
 
     A bare host name gets `https://`, as Onezone is only served over TLS; the API prefix is not
     doubled if the host already ends with it.
@@ -259,7 +260,8 @@ def base_url(host: str) -> str:
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--host must be an http(s) URL or a host name, not {host!r}")
-    return host if parts.path.endswith(API_PREFIX) else host + API_PREFIX
+    root = host.removesuffix(API_PREFIX)
+    return root + API_PREFIX if api else root
 
 
 def credentials(options: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
@@ -293,7 +295,7 @@ def build_request(
         raise UsageError("no Onezone host: pass --host or set ONEZONE_HOST")
     body = build_body(op, fields, getattr(options, "data", None), stdin)
     path = op.path.format(**{name: quote(value, safe="") for name, value in path_values.items()})
-    url = base_url(host) + path + (f"?{urlencode(query)}" if query else "")
+    url = base_url(host, api=not op.root) + path + (f"?{urlencode(query)}" if query else "")
     headers = {"Accept": "application/json", "User-Agent": f"{PROG}/{VERSION}", **credentials(options, env)}
     if body is not None:
         headers["Content-Type"] = "application/json"

@@ -22,9 +22,11 @@ API_PREFIX = "/api/v3/onezone"
 class Operation:
     """One REST operation, named by its OpenAPI operationId.
 
-    `path` is relative to `API_PREFIX`. `body` lists the request body's top-level fields (empty:
-    the operation takes no body) and `required` those the body schema requires; the CLI rejects
-    other keys because the service silently drops unknown ones, which would hide a typo.
+    `path` is relative to `API_PREFIX`, or to the host's root for the few operations Onezone
+    serves there (`root`: Nagios' health report, the legacy configuration path). `body` lists
+    the request body's top-level fields (empty: the operation takes no body) and `required` those
+    the body schema requires; the CLI rejects other keys because the service silently drops
+    unknown ones, which would hide a typo.
     """
 
     operation_id: str
@@ -36,6 +38,7 @@ class Operation:
     query: tuple[str, ...] = ()
     public: bool = False
     deprecated: bool = False
+    root: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -119,14 +122,51 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("removeProvider", "DELETE", "/providers/{provider_id}", "Deregister a provider (oz_providers_delete)."),
     Operation("listUserClusters", "GET", "/user/clusters", "The current user's clusters."),
     Operation("getCluster", "GET", "/clusters/{cluster_id}", "Get a cluster's details."),
+    Operation(
+        "updateCluster",
+        "PATCH",
+        "/clusters/{cluster_id}",
+        "Record the versions a cluster's services report (Onepanel, after registering).",
+        body=("workerVersion", "onepanelVersion", "onepanelProxy"),
+    ),
+    Operation(
+        "getCurrentTime",
+        "GET",
+        "/provider/public/get_current_time",
+        "This zone's clock, in milliseconds (Onepanel syncs with it).",
+        public=True,
+    ),
+    Operation(
+        "checkMyIp",
+        "GET",
+        "/provider/public/check_my_ip",
+        "The caller's IP address, as this zone sees it.",
+        public=True,
+    ),
     Operation("getConfiguration", "GET", "/configuration", "This Onezone's public configuration.", public=True),
+    Operation(
+        "getConfigurationLegacy",
+        "GET",
+        "/configuration",
+        "This Onezone's public configuration (Onezone's legacy path, outside the API prefix).",
+        public=True,
+        root=True,
+    ),
+    Operation(
+        "getHealth",
+        "GET",
+        "/nagios",
+        "Onedata's health report (Nagios XML); Onepanel needs status ok before it registers.",
+        public=True,
+        root=True,
+    ),
     Operation(
         "createNamedTokenForCurrentUser",
         "POST",
         "/user/tokens/named",
         "Create a named token.",
         body=("type", "caveats", "name", "usageLimit"),
-        required=("type", "name"),
+        required=("name",),
     ),
     Operation("listNamedTokensOfCurrentUser", "GET", "/user/tokens/named", "List named tokens."),
     Operation(
@@ -135,7 +175,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "/user/tokens/temporary",
         "Create a temporary token.",
         body=("type", "caveats"),
-        required=("type",),
+    ),
+    Operation(
+        "revokeAllTemporaryTokensOfCurrentUser",
+        "DELETE",
+        "/user/tokens/temporary",
+        "Revoke all the current user's temporary tokens.",
     ),
     Operation("getNamedToken", "GET", "/tokens/named/{token_id}", "Get a named token's details."),
     Operation(
@@ -151,8 +196,44 @@ OPERATIONS: tuple[Operation, ...] = (
         "examineToken",
         "POST",
         "/tokens/examine",
-        "Show what a token is.",
+        "What a token claims to be (any Onedata token; no signature check).",
         body=("token",),
+        required=("token",),
+        public=True,
+    ),
+    Operation(
+        "confineToken",
+        "POST",
+        "/tokens/confine",
+        "Add caveats to a token.",
+        body=("token", "caveats"),
+        required=("token", "caveats"),
+        public=True,
+    ),
+    Operation(
+        "verifyInviteToken",
+        "POST",
+        "/tokens/verify_invite_token",
+        "Verify an invite token for a use (does not use it up).",
+        body=("token", "peerIp", "consumerToken", "expectedInviteType"),
+        required=("token",),
+        public=True,
+    ),
+    Operation(
+        "verifyAccessToken",
+        "POST",
+        "/tokens/verify_access_token",
+        "Verify an access token for a use.",
+        body=("token", "peerIp", "consumerToken", "interface", "serviceToken", "allowDataAccessCaveats"),
+        required=("token",),
+        public=True,
+    ),
+    Operation(
+        "verifyIdentityToken",
+        "POST",
+        "/tokens/verify_identity_token",
+        "Verify an identity token for a use.",
+        body=("token", "peerIp", "consumerToken", "interface"),
         required=("token",),
         public=True,
     ),

@@ -1,4 +1,5 @@
-"""Run the registry on this machine: moto server, the infra stack, the admin, `chalice local`.
+"""Run the registry on this machine: moto server, the infra stack, the admin, `chalice local`
+(`scripts/local_server.py`: chalice's local server, answering unknown paths as API Gateway does).
 
 Everything AWS goes to an embedded moto server through `AWS_ENDPOINT_URL`; the tables, zone and
 secrets come from `infra/template.yaml`, exactly as on AWS. Ctrl-C (or SIGTERM) stops both
@@ -86,18 +87,7 @@ def main() -> int:
         service_env = provision(env, password)
 
         chalice = start(
-            [
-                str(Path(sys.executable).with_name("chalice")),
-                "local",
-                "--stage",
-                "local",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--no-autoreload",
-            ],
-            service_env,
+            [sys.executable, str(ROOT / "scripts" / "local_server.py"), host, str(port), "local"], service_env
         )
         children.append(chalice)
         wait_for_port(host, port, chalice)

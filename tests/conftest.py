@@ -109,6 +109,13 @@ class Api:
         assert response.status_code == 200, response.body
         return response.json_body["token"]
 
+    def register_provider(self, token: str, **body: Any) -> dict[str, Any]:
+        """Register a provider with its own domain (`body` overrides); its registration answer."""
+        defaults = {"name": "Krakow", "adminEmail": "ops@example.com", "subdomainDelegation": False}
+        response = self.call("POST", "/providers", {**defaults, "domain": "krk.example.com", **body, "token": token})
+        assert response.status_code == 200, response.body
+        return dict(response.json_body)
+
     def set_policy(self, monkeypatch: pytest.MonkeyPatch, policy: str) -> None:
         monkeypatch.setenv("REGISTRATION_POLICY", policy)
         context.reset()

@@ -145,7 +145,6 @@ def _from_document() -> dict[str, Operation]:
     schemas = document["components"]["schemas"]
     expected: dict[str, Operation] = {}
     for path, item in document["paths"].items():
-        assert path.startswith(API_PREFIX)
         for method, spec in item.items():
             body: tuple[str, ...] = ()
             required: tuple[str, ...] = ()
@@ -159,6 +158,7 @@ def _from_document() -> dict[str, Operation]:
                 operation_id=spec["operationId"],
                 method=method.upper(),
                 path=path.removeprefix(API_PREFIX),
+                root=not path.startswith(API_PREFIX),
                 summary=spec["summary"],
                 body=body,
                 required=required,

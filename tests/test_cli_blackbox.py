@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,7 @@ def test_provider_lifecycle_with_the_cli(cli: Cli) -> None:
         "longitude=19.94",
     )
     assert registered.code == 0, registered.stderr
-    assert set(registered.json) == {"providerId", "providerRootToken", "adminUserId"}
+    assert set(registered.json) == {"providerId", "providerRootToken", "macaroon", "adminUserId"}
     assert registered.json["adminUserId"] == alice_id
     provider_id, root = registered.json["providerId"], registered.json["providerRootToken"]
     assert local.a_record(f"cli-krakow.{ZONE}") == ["192.0.2.21"]
@@ -163,3 +164,39 @@ def test_provider_lifecycle_with_the_cli(cli: Cli) -> None:
     missing = local.cli("getProvider", f"provider_id={provider_id}", **admin)
     assert missing.code == 1
     assert missing.error["id"] == "notFound"
+
+
+def test_onepanels_calls_and_the_token_api_with_the_cli(cli: Cli) -> None:
+    """The new operations, including the two served at the root (`/nagios`, `/configuration`)."""
+    admin = {"ONEZONE_BASIC_AUTH": f"admin:{ADMIN_PASSWORD}"}
+    health = cli.cli("getHealth")
+    assert health.code == 0, health.stderr
+    assert '<healthdata date="' in health.stdout
+    assert 'status="ok"' in health.stdout
+    legacy, current = cli.cli("getConfigurationLegacy"), cli.cli("getConfiguration")
+    assert legacy.json == current.json
+    assert legacy.json["domain"] == ZONE
+    assert cli.cli("getCurrentTime").json["timeMillis"] > 0
+    assert cli.cli("checkMyIp").json == "127.0.0.1"
+
+    token = cli.cli("createProviderRegistrationTokenForCurrentUser", **admin).json["token"]
+    examined = cli.cli("examineToken", f"token={token}").json
+    assert examined["type"]["inviteToken"]["inviteType"] == "registerOneprovider"
+    confined = cli.cli("confineToken", f"token={token}", 'caveats=[{"type": "ip", "whitelist": ["10.0.0.0/8"]}]')
+    assert confined.code == 0, confined.stderr
+    verified = cli.cli("verifyInviteToken", f"token={token}", "peerIp=10.1.2.3").json
+    assert verified["subject"]["type"] == "user"
+    refused = cli.cli("verifyInviteToken", f"token={confined.json['token']}", "peerIp=192.0.2.1")
+    assert (refused.code, refused.error["id"]) == (1, "tokenCaveatUnverified")
+
+    temporary = cli.cli(
+        "createTemporaryTokenForCurrentUser",
+        f'caveats=[{{"type": "time", "validUntil": {int(time.time()) + 3600}}}]',
+        **admin,
+    )
+    assert temporary.code == 0, temporary.stderr
+    access = temporary.json["token"]
+    assert cli.cli("--token", access, "getCurrentUser").code == 0
+    assert cli.cli("revokeAllTemporaryTokensOfCurrentUser", **admin).code == 0
+    revoked = cli.cli("--token", access, "getCurrentUser")
+    assert (revoked.code, revoked.error["details"]["authError"]["id"]) == (1, "tokenRevoked")

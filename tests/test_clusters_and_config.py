@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chalicelib import context
@@ -36,9 +38,21 @@ def test_cluster_details_for_members_and_viewers(api: Api) -> None:
     assert member.status_code == 200, member.body
     details = member.json_body
     assert isinstance(details.pop("creationTime"), int)
-    assert details == {"clusterId": provider.id, "type": "oneprovider", "serviceId": provider.id, "creatorId": alice}
+    unknown = {"release": "18.02.*", "build": "unknown", "gui": "empty"}  # Onezone's until Onepanel reports
+    assert details == {
+        "clusterId": provider.id,
+        "type": "oneprovider",
+        "workerVersion": unknown,
+        "onepanelVersion": unknown,
+        "onepanelProxy": True,
+        "creator": {"type": "user", "id": alice},
+        "serviceId": provider.id,
+        "creatorId": alice,
+    }
     viewer = api.call("GET", path, headers=api.basic("viewer", USER_PASSWORD))
     assert viewer.json_body == member.json_body
+    # The provider sees its own cluster (Onepanel reads it right after registering).
+    assert api.call("GET", path, headers=provider.headers).json_body == member.json_body
 
     # Non-members learn nothing, not even whether the cluster exists.
     for target in (path, "/clusters/no-such-cluster"):
@@ -74,13 +88,14 @@ def test_invited_admin_is_the_member_not_the_issuer(api: Api, admin: str) -> Non
 def test_cluster_endpoints_reject_missing_bad_and_provider_credentials(api: Api) -> None:
     alice = api.create_user("alice")
     provider = register_provider(api)
+    other = register_provider(api, subdomain="gdn")
     cases: list[tuple[dict[str, str], int, str | None]] = [
         ({}, 401, None),
         ({"X-Auth-Token": "garbage"}, 401, "badToken"),
         ({"X-Auth-Token": forged(user_access_token(alice))}, 401, "tokenInvalid"),
         (api.basic("alice", "wrong"), 401, "badBasicCredentials"),
-        (provider.headers, 403, None),
-        ({"Authorization": f"Bearer {provider.root_token}"}, 403, None),
+        (other.headers, 403, None),
+        ({"Authorization": f"Bearer {other.root_token}"}, 403, None),
     ]
     for path in ("/user/clusters", f"/clusters/{provider.id}"):
         for headers, status, auth_error in cases:
@@ -93,14 +108,24 @@ def test_cluster_endpoints_reject_missing_bad_and_provider_credentials(api: Api)
                 assert error.get("details", {}).get("authError", {}).get("id") == auth_error, case
             else:
                 assert error["id"] == "forbidden", case
-                assert error["details"]["hint"] == "this operation is for users, not providers", case
+
+
+COMPATIBLE = [*(f"20.02.{patch}" for patch in range(1, 21)), "21.02.1", "21.02.2", "21.02.3", "21.02.4"]
 
 
 def test_configuration_is_public(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = {
-        "version": "0.1.0",
+        "name": None,
+        "version": "21.02.4",
+        "build": "onezone-registry",
         "domain": "onezone.test",
         "subdomainDelegationSupported": True,
+        "supportedIdPs": [],
+        "compatibilityRegistryRevision": 2024012700,
+        "compatibleOneproviderVersions": COMPATIBLE,
+        "openDataXrootdServerDomain": None,
+        "bagitUploaderWorkflowSchemaId": None,
+        "availableSpaceTags": {"general": [], "domains": []},
         "providerRegistrationPolicy": "open",
     }
     response = api.call("GET", "/configuration")
@@ -109,15 +134,31 @@ def test_configuration_is_public(api: Api, monkeypatch: pytest.MonkeyPatch) -> N
     assert response.json_body == expected
     # Credentials, even unusable ones, change nothing on a public endpoint.
     assert api.call("GET", "/configuration", headers={"X-Auth-Token": "garbage"}).json_body == expected
+    # Onezone's legacy path, outside the API prefix, says the same.
+    legacy = api.client.http.get("/configuration")
+    assert (legacy.status_code, json.loads(legacy.body)) == (200, expected)
 
-    monkeypatch.setenv("REGISTRATION_POLICY", "restricted")
-    monkeypatch.setenv("SUBDOMAIN_DELEGATION_SUPPORTED", "false")
-    monkeypatch.setenv("ZONE_DOMAIN", "Zone.Example.ORG.")
+    for name, value in {
+        "REGISTRATION_POLICY": "restricted",
+        "SUBDOMAIN_DELEGATION_SUPPORTED": "false",
+        "ZONE_DOMAIN": "Zone.Example.ORG.",
+        "ONEZONE_NAME": "Example Zone",
+        "ONEZONE_VERSION": "21.02.8",
+        "ONEZONE_BUILD": "42-abc",
+        "COMPATIBLE_ONEPROVIDER_VERSIONS": "21.02.7, 21.02.8",
+        "COMPATIBILITY_REGISTRY_REVISION": "2025010100",
+    }.items():
+        monkeypatch.setenv(name, value)
     context.reset()
     assert api.call("GET", "/configuration").json_body == {
-        "version": "0.1.0",
+        **expected,
+        "name": "Example Zone",
+        "version": "21.02.8",
+        "build": "42-abc",
         "domain": "zone.example.org",
         "subdomainDelegationSupported": False,
+        "compatibilityRegistryRevision": 2025010100,
+        "compatibleOneproviderVersions": ["21.02.7", "21.02.8"],
         "providerRegistrationPolicy": "restricted",
     }
 

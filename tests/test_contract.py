@@ -19,7 +19,6 @@ every error must have the Onedata shape. Deterministic (`derandomize`) and bound
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,10 +32,10 @@ from moto import mock_aws
 from schemathesis import checks
 
 import app
-from chalicelib import context, tokens
+from chalicelib import context
 from chalicelib.models import OZ_PRIVILEGES
-from chalicelib.store.tokens import SubjectType
 from tests.conftest import USER_PASSWORD, Api, deploy_stack, isolate_aws
+from tests.token_helpers import access_token
 from tests.wsgi_adapter import ChaliceWsgi
 
 API = "/api/v3/onezone"
@@ -112,10 +111,7 @@ def live() -> Iterator[Live]:
         with mock_aws():
             api = Api(client=Client(app.app, stage_name="local"), env=deploy_stack(env))
             admin_id = api.create_user("admin", OZ_PRIVILEGES)
-            record = tokens.new_record(SubjectType.USER, admin_id, int(time.time()))
-            yield Live(
-                api=api, user_token=tokens.issue(context.current(), record), other_user_id=api.create_user("bob")
-            )
+            yield Live(api=api, user_token=access_token(admin_id, None), other_user_id=api.create_user("bob"))
             context.reset()
 
 
@@ -153,8 +149,18 @@ def as_a_client_would(case: Any, live: Live) -> dict[str, str]:
     for name in case.path_parameters or {}:
         if live.sent % 2:
             case.path_parameters[name] = live.existing(name)
-    if isinstance(case.body, dict) and path in (f"{API}/providers", f"{API}/tokens/examine") and case.method == "POST":
-        case.body = {**case.body, "token": live.registration_token()}
+    if isinstance(case.body, dict) and case.method == "POST":
+        if path in (
+            f"{API}/providers",
+            f"{API}/tokens/examine",
+            f"{API}/tokens/confine",
+            f"{API}/tokens/verify_invite_token",
+        ):
+            case.body = {**case.body, "token": live.registration_token()}
+        elif path == f"{API}/tokens/verify_access_token":
+            case.body = {**case.body, "token": live.user_token}
+        elif path == f"{API}/tokens/verify_identity_token":
+            case.body = {**case.body, "token": live.live_provider()[1]}  # a provider's root token proves it
     return credentials
 
 
@@ -187,16 +193,24 @@ REACHED = {
     "GET /providers/{provider_id}": {200, 404},
     "DELETE /providers/{provider_id}": {204, 404},
     "GET /clusters/{cluster_id}": {200, 404},
+    "PATCH /clusters/{cluster_id}": {204, 400, 404},
+    "GET /provider/public/get_current_time": {200},
+    "GET /provider/public/check_my_ip": {200},
     "GET /user": {200},
     "GET /user/clusters": {200},
     "POST /user/clusters/provider_registration_token": {200},
     "POST /user/tokens/named": {201, 400},
     "POST /user/tokens/temporary": {201, 400},
+    "DELETE /user/tokens/temporary": {204},
     "GET /user/tokens/named": {200},
     "GET /tokens/named/{token_id}": {200, 404},
     "PATCH /tokens/named/{token_id}": {204, 400, 404},
     "DELETE /tokens/named/{token_id}": {204, 404},
     "POST /tokens/examine": {200, 400},
+    "POST /tokens/confine": {200, 400},
+    "POST /tokens/verify_invite_token": {200, 400},
+    "POST /tokens/verify_access_token": {200, 400},
+    "POST /tokens/verify_identity_token": {200, 400},
     "GET /users/{user_id}/privileges": {200, 404},
     "GET /configuration": {200},
 }

@@ -124,7 +124,7 @@ def test_transaction_conflict_is_retryable(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("service", "operation"),
-    [("secretsmanager", "GetSecretValue"), ("dynamodb", "PutItem"), ("dynamodb", "GetItem")],
+    [("secretsmanager", "GetSecretValue"), ("dynamodb", "TransactWriteItems"), ("dynamodb", "GetItem")],
 )
 @pytest.mark.parametrize("kind", ["throttled", "read timeout", "validation"])
 def test_token_endpoint_survives_each_failure(api: Api, service: str, operation: str, kind: str) -> None:
@@ -161,7 +161,7 @@ def test_botocore_retries_throttling_three_times(api: Api) -> None:
     """Standard retry mode (chalicelib/aws.py): a throttled call is sent three times, then 503."""
     api.create_user("alice")
     attempts: list[str] = []
-    lose_responses("dynamodb", "PutItem", "ThrottlingException", attempts)
+    lose_responses("dynamodb", "TransactWriteItems", "ThrottlingException", attempts)
     response = api.call("POST", TOKEN_PATH, headers=api.basic("alice", USER_PASSWORD))
     assert (response.status_code, error_of(response)["id"]) == (503, "temporaryFailure")
     assert len(attempts) == 3

@@ -11,15 +11,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from pymacaroons import Macaroon
 
-from chalicelib import context, deregistration, dns, domain_config, provider_details, tokens
+from chalicelib import context, deregistration, dns, domain_config, provider_details
 from chalicelib.errors import OnedataError
 from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
 from chalicelib.store import users as user_store
-from chalicelib.store.tokens import SubjectType
 from tests.conftest import USER_PASSWORD, Api, error_of
+from tests.token_helpers import access_token as user_access_token
+from tests.token_helpers import forged, identifier_of
 
 WORKERS = ["192.0.2.1", "192.0.2.2"]
 TABLES = ("USERS_TABLE", "TOKENS_TABLE", "PROVIDERS_TABLE", "CLUSTERS_TABLE", "IDENTIFIERS_TABLE")
@@ -91,16 +91,6 @@ def snapshot(api: Api) -> dict[str, Any]:
     return {**{table: scan(api, table) for table in TABLES}, "dns": a_records(api)}
 
 
-def user_access_token(user_id: str) -> str:
-    record = tokens.new_record(SubjectType.USER, user_id, int(time.time()), persistence="temporary")
-    return tokens.issue(context.current(), record)
-
-
-def forged(token: str) -> str:
-    genuine = Macaroon.deserialize(token)
-    return Macaroon(location=genuine.location, identifier=genuine.identifier, key="not the key").serialize()
-
-
 def inject(service: str, operation: str, failure: Exception) -> list[dict[str, Any]]:
     """Fail every `operation` of the app's `service` client with `failure` (botocore's own event
     system, so the app's code runs unchanged); returns the refused calls' parameters."""
@@ -168,16 +158,25 @@ def krk(api: Api, alice: str) -> Registered:
 # ---- GET / PATCH /provider ------------------------------------------------------------------
 
 
-def test_provider_reads_itself_with_either_token_header(api: Api, krk: Registered) -> None:
+def test_provider_reads_itself_with_every_token_header(api: Api, krk: Registered) -> None:
+    created_at = provider_store.TABLE.get(context.current(), krk.id).createdAt
     expected = {
         "providerId": krk.id,
+        "clusterId": krk.id,
+        "creationTime": created_at,
         "name": "Krakow DC",
         "domain": "krk.onezone.test",
         "latitude": 0.0,
         "longitude": 0.0,
         "online": False,
     }
-    for headers in (krk.headers, {"Authorization": f"Bearer {krk.root_token}"}):
+    with_service = {"X-Auth-Token": f"opw-{krk.root_token}"}  # as op-worker presents it
+    for headers in (
+        krk.headers,
+        {"Authorization": f"Bearer {krk.root_token}"},
+        {"Macaroon": krk.root_token},
+        with_service,
+    ):
         response = api.call("GET", "/provider", headers=headers)
         assert response.status_code == 200, response.body
         assert response.headers["Content-Type"] == "application/json"
@@ -289,6 +288,7 @@ def test_domain_config_of_delegated_and_own_domain_providers(api: Api, krk: Regi
     assert api.call("GET", "/provider/domain_config", headers=own.headers).json_body == {
         "subdomainDelegation": False,
         "domain": "own.example.com",
+        "subdomain": None,
         "ipList": [],
     }
 
@@ -346,11 +346,7 @@ def test_own_domain_and_back(api: Api, krk: Registered) -> None:
     assert a_records(api) == {}
     assert claims(api) == {}
     config = api.call("GET", "/provider/domain_config", headers=krk.headers).json_body
-    assert (config["subdomainDelegation"], config["domain"], "subdomain" in config) == (
-        False,
-        "data.example.org",
-        False,
-    )
+    assert (config["subdomainDelegation"], config["domain"], config["subdomain"]) == (False, "data.example.org", None)
     stored = provider_store.TABLE.get(context.current(), krk.id)
     assert (stored.subdomain, stored.domain) == (None, "data.example.org")
 
@@ -613,7 +609,7 @@ def assert_deregistered(api: Api, provider: Registered, members: list[str]) -> N
     """Nothing of `provider` is left: records, claim, memberships, DNS, a working root token."""
     assert provider.id not in [p["providerId"] for p in scan(api, "PROVIDERS_TABLE")]
     assert provider.id not in [c["clusterId"] for c in scan(api, "CLUSTERS_TABLE")]
-    root_id = Macaroon.deserialize(provider.root_token).identifier
+    root_id = identifier_of(provider.root_token).id
     assert root_id not in [t["tokenId"] for t in scan(api, "TOKENS_TABLE")]
     assert provider.id not in [t["subjectId"] for t in scan(api, "TOKENS_TABLE")]
     assert provider.id not in claims(api).values()

@@ -27,9 +27,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from chalice.test import Client
 from moto import mock_aws
-from pymacaroons import Macaroon
 
-from chalicelib import context, providers, tokens
+from chalicelib import context, providers
 from chalicelib.config import Settings
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db, identifiers
@@ -37,8 +36,18 @@ from chalicelib.store import providers as provider_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
 from chalicelib.store.clusters import CLUSTER_ADMIN_PRIVILEGES
-from chalicelib.store.tokens import SubjectType, TokenType
-from tests.conftest import Api, deploy_stack, error_of, isolate_aws
+from chalicelib.tokens import codec
+from chalicelib.tokens.codec import Identifier
+from tests.conftest import USER_PASSWORD, Api, deploy_stack, error_of, isolate_aws
+from tests.token_helpers import (
+    access_token,
+    forged,
+    identifier_of,
+    macaroon_of,
+    resigned,
+    signed,
+    without_caveats,
+)
 
 PATH = "/providers"
 ZONE = "onezone.test"
@@ -110,7 +119,7 @@ def subdomain_claims(api: Api) -> dict[str, dict[str, Any]]:
 
 
 def token_id(token: str) -> str:
-    return Macaroon.deserialize(token).identifier
+    return identifier_of(token).id
 
 
 def usage(token: str) -> int:
@@ -146,7 +155,7 @@ def assert_registered(api: Api, response: Any, admin_id: str, token: str) -> pro
     assert response.status_code == 200, response.body
     assert response.headers["Content-Type"] == "application/json"
     body = response.json_body
-    assert set(body) == {"providerId", "providerRootToken", "adminUserId"}
+    assert set(body) == {"providerId", "providerRootToken", "macaroon", "adminUserId"}
     assert body["adminUserId"] == admin_id
     ctx = context.current()
     provider_id = body["providerId"]
@@ -169,18 +178,15 @@ def assert_registered(api: Api, response: Any, admin_id: str, token: str) -> pro
     assert invite is not None
     assert (invite.usageCount, invite.usageLimit, invite.revoked) == (1, 1, False)
 
-    root = Macaroon.deserialize(body["providerRootToken"])
+    assert body["macaroon"] == body["providerRootToken"]  # Onezone's deprecated copy
+    root = macaroon_of(body["providerRootToken"])
     assert root.location == ZONE
     assert root.caveats == []
-    assert root.identifier == provider.rootTokenId
-    root_record = token_store.TABLE.get(ctx, root.identifier)
+    assert root.identifier == f"2/nmd/prv-{provider_id}/act/{provider.rootTokenId}"
+    root_record = token_store.TABLE.get(ctx, provider.rootTokenId)
     assert root_record is not None
-    assert (root_record.type, root_record.subjectType, root_record.subjectId) == (
-        TokenType.ACCESS,
-        SubjectType.PROVIDER,
-        provider_id,
-    )
-    assert root_record.expiresAt is None
+    assert (root_record.type, root_record.subjectType, root_record.subjectId) == ("act", "oneprovider", provider_id)
+    assert (root_record.name, root_record.caveats) == ("root token", [])
     # Only the id is stored, never the token or its signature.
     stored = json.dumps(scan(api, "TOKENS_TABLE") + scan(api, "PROVIDERS_TABLE"))
     assert body["providerRootToken"] not in stored
@@ -678,7 +684,7 @@ class TestRejections:
         assert (error["id"], error["details"]["key"]) == ("badValueToken", "token")
         assert error["details"]["tokenError"] == {
             "id": "tokenTooLarge",
-            "description": "Provided token exceeds the allowed size (1048576 bytes).",
+            "description": "Provided token exceeds the allowed size (1048576 characters).",
             "details": {"limit": 1048576},
         }
 
@@ -687,67 +693,48 @@ class TestRejections:
         assert error["details"]["tokenError"]["id"] == "badToken"
 
     def test_forged_signature(self, shared: Shared) -> None:
-        genuine = Macaroon.deserialize(shared.token)
-        forged = Macaroon(location=genuine.location, identifier=genuine.identifier, key="a wrong key")
-        for caveat in genuine.caveats:
-            forged.add_first_party_caveat(caveat.caveat_id)
-        error = shared.rejected(delegated(forged.serialize()))
+        error = shared.rejected(delegated(forged(shared.token)))
         assert error == {"id": "tokenInvalid", "description": "Provided token is not valid."}
 
     def test_genuine_token_with_its_caveat_stripped(self, shared: Shared) -> None:
-        genuine = Macaroon.deserialize(shared.token)
-        stripped = Macaroon(location=genuine.location, identifier=genuine.identifier, signature=genuine.signature)
-        assert genuine.caveats
-        assert not stripped.caveats
-        assert shared.rejected(delegated(stripped.serialize()))["id"] == "tokenInvalid"
+        assert macaroon_of(shared.token).caveats
+        assert shared.rejected(delegated(without_caveats(shared.token)))["id"] == "tokenInvalid"
 
     def test_signed_token_of_unknown_id(self, shared: Shared) -> None:
-        ctx = context.current()
-        unknown = Macaroon(location=ZONE, identifier="no-such-token", key=tokens._key(ctx, "no-such-token"))
-        assert shared.rejected(delegated(unknown.serialize()))["id"] == "tokenInvalid"
+        claimed = identifier_of(shared.token)
+        unknown = signed(Identifier(id="no-such-token", subject=claimed.subject, type=claimed.type), [])
+        assert shared.rejected(delegated(unknown))["id"] == "tokenInvalid"
 
     def test_expired_token(self, shared: Shared) -> None:
-        ctx = context.current()
-        long_ago = int(time.time()) - ctx.settings.registration_token_ttl - 60
-        record = tokens.registration_invite(ctx, shared.alice, long_ago)
-        assert record.expiresAt is not None
-        assert record.expiresAt < time.time()
-        expired = tokens.issue(ctx, record)
+        expiry = int(time.time()) - 60
+        expired = resigned(shared.token, [f"time < {expiry}"])
         error = shared.rejected(delegated(expired))
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry))
         assert error == {
             "id": "tokenCaveatUnverified",
-            "description": f"Provided token is not valid - the caveat time < {record.expiresAt} could not be verified.",
-            "details": {"caveat": f"time < {record.expiresAt}"},
+            "description": f"Provided token is not valid - unverified time caveat: this token has expired at '{when}'.",
+            "details": {"caveat": {"type": "time", "validUntil": expiry}},
         }
         assert usage(expired) == 0
 
-    @pytest.mark.parametrize("caveat", ["ip = 192.0.2.1", "interface = rest", "time <= 9999999999", "time < soon"])
+    @pytest.mark.parametrize("caveat", ["ip < 192.0.2.1", "interface == rest", "time <= 9999999999", "time < soon"])
     def test_unknown_caveat_on_a_genuine_token(self, shared: Shared, caveat: str) -> None:
-        genuine = Macaroon.deserialize(shared.token)
-        key = tokens._key(context.current(), genuine.identifier)
-        extended = Macaroon(location=genuine.location, identifier=genuine.identifier, key=key)
-        for existing in genuine.caveats:
-            extended.add_first_party_caveat(existing.caveat_id)
-        extended.add_first_party_caveat(caveat)
-        error = shared.rejected(delegated(extended.serialize()))
+        extended = resigned(shared.token, [*codec.parse(shared.token).caveats, caveat])
+        error = shared.rejected(delegated(extended))
         assert (error["id"], error["details"]) == ("tokenCaveatUnknown", {"caveat": caveat})
 
     def test_shorter_time_caveat_added_by_the_holder_is_honoured(self, shared: Shared) -> None:
         """Attenuation: anyone holding a macaroon may add caveats (the chain stays valid), and a
         past `time <` caveat then expires the token."""
-        genuine = Macaroon.deserialize(shared.token)
-        attenuated = genuine.copy()
-        attenuated.add_first_party_caveat(f"time < {int(time.time()) - 1}")
-        assert shared.rejected(delegated(attenuated.serialize()))["id"] == "tokenCaveatUnverified"
+        attenuated = codec.confine(macaroon_of(shared.token), [f"time < {int(time.time()) - 1}"])
+        assert shared.rejected(delegated(attenuated))["id"] == "tokenCaveatUnverified"
 
-    @pytest.mark.parametrize("subject", [SubjectType.USER, SubjectType.PROVIDER])
-    def test_access_token_is_not_an_invite(self, shared: Shared, subject: SubjectType) -> None:
-        ctx = context.current()
-        subject_id = shared.alice if subject is SubjectType.USER else "some-provider"
-        access = tokens.issue(ctx, tokens.new_record(subject, subject_id, int(time.time())))
-        error = shared.rejected(delegated(access))
+    @pytest.mark.parametrize("subject_type", ["user", "oneprovider"])
+    def test_access_token_is_not_an_invite(self, shared: Shared, subject_type: str) -> None:
+        subject_id = shared.alice if subject_type == "user" else "some-provider"
+        error = shared.rejected(delegated(access_token(subject_id, subject_type=subject_type)))
         assert error["id"] == "notAnInviteToken"
-        assert error["details"] == {"expectedInviteType": "registerOneprovider", "received": "accessToken"}
+        assert error["details"] == {"expectedInviteType": "registerOneprovider", "received": {"accessToken": {}}}
 
     def test_revoked_token(self, shared: Shared) -> None:
         token = shared.api.registration_token("alice")
@@ -761,15 +748,37 @@ class TestRejections:
         update_item(shared.api, "TOKENS_TABLE", {"tokenId": token_id(token)}, usageCount=1)
         assert shared.rejected(delegated(token))["id"] == "inviteTokenUsageLimitReached"
 
-    def test_admin_user_deleted(self, shared: Shared) -> None:
+    def test_issuing_user_deleted(self, shared: Shared) -> None:
+        """The token's subject is gone: the token is void (Onezone checks its subject first)."""
         bob = shared.api.create_user("bob")
         token = shared.api.registration_token("bob")
         boto3.client("dynamodb").delete_item(TableName=shared.api.env["USERS_TABLE"], Key={"userId": {"S": bob}})
         error = shared.rejected(delegated(token))
         assert error == {
+            "id": "tokenSubjectInvalid",
+            "description": "The token subject is invalid (does not exist or is different than expected).",
+        }
+        assert usage(token) == 0
+
+    def test_admin_user_deleted(self, shared: Shared) -> None:
+        """An invite issued for another admin, who is gone: the invitation's target is invalid."""
+        carol = shared.api.create_user("carol")
+        shared.api.create_user("inviter", ("oz_providers_invite",))
+        for_carol = {"inviteToken": {"inviteType": "registerOneprovider", "adminUserId": carol}}
+        issued = shared.api.call(
+            "POST",
+            "/user/tokens/named",
+            {"name": "for carol", "type": for_carol},
+            headers=shared.api.basic("inviter", USER_PASSWORD),
+        )
+        assert issued.status_code == 201, issued.body
+        token = issued.json_body["token"]
+        boto3.client("dynamodb").delete_item(TableName=shared.api.env["USERS_TABLE"], Key={"userId": {"S": carol}})
+        error = shared.rejected(delegated(token))
+        assert error == {
             "id": "inviteTokenTargetIdInvalid",
-            "description": f"The target id of this invite token is not valid: {bob}.",
-            "details": {"id": bob},
+            "description": f"The target id of this invite token is not valid: {carol}.",
+            "details": {"id": carol},
         }
         assert usage(token) == 0
 
@@ -1229,7 +1238,7 @@ def test_used_token_whose_read_check_is_bypassed_fails_at_commit(
     """The conditional update, not the read, makes the token single-use."""
     token = api.registration_token("alice")
     first = assert_registered(api, register(api, delegated(token)), alice, token)
-    monkeypatch.setattr(tokens, "require_registration_invite", lambda _record: None)
+    monkeypatch.setattr(providers, "require_uses_left", lambda _record: None)
     response = register(api, delegated(token, subdomain="warsaw"))
     assert (response.status_code, error_of(response)["id"]) == (400, "inviteTokenUsageLimitReached")
     assert a_records(api) == {"krakow.onezone.test.": (120, WORKERS)}
@@ -1240,13 +1249,13 @@ def test_used_token_whose_read_check_is_bypassed_fails_at_commit(
 
 def test_token_revoked_between_check_and_commit(api: Api, alice: str, monkeypatch: pytest.MonkeyPatch) -> None:
     token = api.registration_token("alice")
-    real = tokens.require_registration_invite
+    real = providers.require_uses_left
 
     def then_revoked(record: Any) -> None:
         real(record)
         update_item(api, "TOKENS_TABLE", {"tokenId": record.tokenId}, revoked=True)
 
-    monkeypatch.setattr(tokens, "require_registration_invite", then_revoked)
+    monkeypatch.setattr(providers, "require_uses_left", then_revoked)
     response = register(api, delegated(token))
     assert (response.status_code, error_of(response)["id"]) == (400, "tokenRevoked")
     assert_nothing_registered(api)

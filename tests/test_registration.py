@@ -9,15 +9,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from pymacaroons import Macaroon
 
-from chalicelib import context, tokens
+from chalicelib import context
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import providers as provider_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
-from chalicelib.store.tokens import SubjectType
 from tests.conftest import USER_PASSWORD, Api, error_of
+from tests.token_helpers import access_token, forged, identifier_of, macaroon_of, resigned
 
 SEED_BODY = """{
   "token" : "%s",
@@ -56,7 +55,7 @@ def items(api: Api, table: str) -> list[dict[str, Any]]:
 
 
 def usage(token: str) -> int:
-    record = token_store.TABLE.get(context.current(), Macaroon.deserialize(token).identifier)
+    record = token_store.TABLE.get(context.current(), identifier_of(token).id)
     assert record is not None
     return record.usageCount
 
@@ -84,7 +83,7 @@ def test_seed_example_verbatim_registers_with_own_domain(api: Api, alice: str) -
     response = register(api, SEED_BODY % token)
     assert response.status_code == 200, response.body
     body = response.json_body
-    assert set(body) == {"providerId", "providerRootToken", "adminUserId"}
+    assert set(body) == {"providerId", "providerRootToken", "macaroon", "adminUserId"}
     assert body["adminUserId"] == alice
     provider = provider_store.TABLE.get(context.current(), body["providerId"])
     assert provider is not None
@@ -112,10 +111,10 @@ def test_records_created_by_registration(api: Api, alice: str) -> None:
     assert user_store.get(ctx, alice).clusters == [provider_id]
     assert (provider.latitude, provider.longitude) == (0.0, 0.0)
 
-    root = Macaroon.deserialize(response.json_body["providerRootToken"])
-    assert root.identifier == provider.rootTokenId
-    root_record = token_store.TABLE.get(ctx, root.identifier)
-    assert (root_record.subjectType, root_record.subjectId) == (SubjectType.PROVIDER, provider_id)
+    root = macaroon_of(response.json_body["providerRootToken"])
+    assert identifier_of(response.json_body["providerRootToken"]).id == provider.rootTokenId
+    root_record = token_store.TABLE.get(ctx, provider.rootTokenId)
+    assert (root_record.subjectType, root_record.subjectId) == ("oneprovider", provider_id)
     stored = json.dumps(items(api, "TOKENS_TABLE"))
     assert response.json_body["providerRootToken"] not in stored
     assert root.signature not in stored
@@ -213,32 +212,19 @@ def test_order_of_checks(api: Api, alice: str) -> None:
     assert error_of(register(api, token_then_subdomain))["id"] == "inviteTokenUsageLimitReached"
 
 
-def forge(token: str) -> str:
-    genuine = Macaroon.deserialize(token)
-    return Macaroon(location=genuine.location, identifier=genuine.identifier, key="wrong key").serialize()
-
-
-def resigned(token: str, caveats: list[str]) -> str:
-    genuine = Macaroon.deserialize(token)
-    key = tokens._key(context.current(), genuine.identifier)
-    fresh = Macaroon(location=genuine.location, identifier=genuine.identifier, key=key)
-    for caveat in caveats:
-        fresh.add_first_party_caveat(caveat)
-    return fresh.serialize()
-
-
 def set_token(token: str, **changes: Any) -> None:
     ctx = context.current()
-    op = token_store.TABLE.update_op(ctx, Macaroon.deserialize(token).identifier, changes)["Update"]
+    op = token_store.TABLE.update_op(ctx, identifier_of(token).id, changes)["Update"]
     ctx.aws.dynamodb.update_item(**op)
 
 
 @pytest.mark.parametrize(
     ("mangle", "error_id"),
     [
-        (lambda t: forge(t), "tokenInvalid"),
+        (lambda t: forged(t), "tokenInvalid"),
         (lambda t: resigned(t, [f"time < {int(time.time()) - 5}"]), "tokenCaveatUnverified"),
-        (lambda t: resigned(t, ["ip = 192.0.2.1"]), "tokenCaveatUnknown"),
+        (lambda t: resigned(t, ["ip = 192.0.2.1"]), "tokenCaveatUnverified"),  # not from there
+        (lambda t: resigned(t, ["ip == 192.0.2.1"]), "tokenCaveatUnknown"),
     ],
 )
 def test_token_verification_errors(api: Api, alice: str, mangle: Any, error_id: str) -> None:
@@ -271,16 +257,15 @@ def test_revoked_token(api: Api, alice: str) -> None:
 
 
 def test_access_token_is_not_an_invite(api: Api, alice: str) -> None:
-    access = tokens.issue(context.current(), tokens.new_record(SubjectType.USER, alice, int(time.time())))
-    error = error_of(register(api, delegated(access)))
+    error = error_of(register(api, delegated(access_token(alice))))
     assert error["id"] == "notAnInviteToken"
-    assert error["details"] == {"expectedInviteType": "registerOneprovider", "received": "accessToken"}
+    assert error["details"] == {"expectedInviteType": "registerOneprovider", "received": {"accessToken": {}}}
 
 
 def test_admin_user_gone(api: Api, alice: str) -> None:
     token = api.registration_token("alice")
     boto3.client("dynamodb").delete_item(TableName=api.env["USERS_TABLE"], Key={"userId": {"S": alice}})
-    assert error_of(register(api, delegated(token)))["id"] == "inviteTokenTargetIdInvalid"
+    assert error_of(register(api, delegated(token)))["id"] == "tokenSubjectInvalid"  # alice issued it
     nothing_registered(api)
 
 

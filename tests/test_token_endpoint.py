@@ -2,79 +2,82 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
-from pymacaroons import Macaroon, Verifier
+from pymacaroons import Verifier
 
-from chalicelib import context, tokens
+from chalicelib import context, user_tokens
 from chalicelib.store import tokens as token_store
-from chalicelib.store.tokens import SubjectType, TokenRecord, TokenType
+from chalicelib.tokens.codec import Subject, TokenType
+from chalicelib.tokens.keys import key_for
 from tests.conftest import USER_PASSWORD, Api, error_of
+from tests.token_helpers import access_token, forged, identifier_of, macaroon_of
 
 PATH = "/user/clusters/provider_registration_token"
 
 
-def access_token(user_id: str, expires_in: int | None = 3600, subject: SubjectType = SubjectType.USER) -> str:
-    now = int(time.time())
-    record = TokenRecord(
-        tokenId=tokens.new_id(),
-        type=TokenType.ACCESS,
-        subjectType=subject,
-        subjectId=user_id,
-        createdAt=now,
-        expiresAt=None if expires_in is None else now + expires_in,
-    )
-    return tokens.issue(context.current(), record)
-
-
-def test_basic_credentials_get_a_token(api: Api) -> None:
+def test_basic_credentials_get_a_named_single_use_invite(api: Api) -> None:
     user_id = api.create_user("alice")
     response = api.call("POST", PATH, headers=api.basic("alice", USER_PASSWORD))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
-    token = response.json_body["token"]
-    record = token_store.TABLE.get(context.current(), Macaroon.deserialize(token).identifier)
+    identifier = identifier_of(response.json_body["token"])
+    assert identifier.serialize() == f"2/nmd/usr-{user_id}/rop:{user_id}:/{identifier.id}"
+    record = token_store.TABLE.get(context.current(), identifier.id)
     assert record is not None
-    assert (record.type, record.inviteType, record.subjectId, record.adminUserId) == (
-        TokenType.INVITE,
-        "registerOneprovider",
-        user_id,
-        user_id,
+    assert (record.subject, record.token_type) == (
+        Subject("user", user_id),
+        TokenType.invite("registerOneprovider", user_id),
     )
     assert (record.usageLimit, record.usageCount, record.revoked) == (1, 0, False)
+    # Onezone's name for it, and it is one of the user's named tokens.
+    assert re.fullmatch(r"Oneprovider rgstr\. token for - Alice [0-9a-f]{6}", record.name)
+    listed = api.call("GET", "/user/tokens/named", headers=api.basic("alice", USER_PASSWORD)).json_body
+    assert listed == {"tokens": [identifier.id]}
 
 
-@pytest.mark.parametrize("header", ["X-Auth-Token", "Authorization"])
+def test_legacy_names_are_cut_to_fifty_bytes() -> None:
+    name = user_tokens.legacy_token_name("Maria Aleksandra Wiśniewska-Kowalczyk z Krakowa")
+    assert len(name.encode()) <= 50
+    assert name.startswith("Oneprovider rgstr. token for - Maria")
+    assert re.search(r"\.\.\. [0-9a-f]{6}$", name)
+    assert user_tokens.legacy_token_name("Al").startswith("Oneprovider rgstr. token for - Al ")
+
+
+@pytest.mark.parametrize("header", ["X-Auth-Token", "Authorization", "Macaroon"])
 def test_access_token_credentials_get_a_token(api: Api, header: str) -> None:
     user_id = api.create_user("alice")
     token = access_token(user_id)
-    value = token if header == "X-Auth-Token" else f"Bearer {token}"
+    value = f"Bearer {token}" if header == "Authorization" else token
     response = api.call("POST", PATH, headers={header: value})
     assert response.status_code == 200, response.body
-    identifier = Macaroon.deserialize(response.json_body["token"]).identifier
-    assert token_store.TABLE.get(context.current(), identifier).subjectId == user_id
+    record = token_store.TABLE.get(context.current(), identifier_of(response.json_body["token"]).id)
+    assert record.subjectId == user_id
 
 
 def test_token_structure_and_signature(api: Api) -> None:
     api.create_user("alice")
     before = int(time.time())
-    macaroon = Macaroon.deserialize(api.registration_token("alice"))
+    token = api.registration_token("alice")
+    assert token.isascii()
+    assert token.isalnum()  # Onedata's escaped form
+    macaroon = macaroon_of(token)
     assert macaroon.location == "onezone.test"
-    assert len(macaroon.identifier) >= 32
     [caveat] = [c.caveat_id for c in macaroon.caveats]
     expiry = int(caveat.removeprefix("time < "))
     assert caveat == f"time < {expiry}"
     assert before + 86400 <= expiry <= int(time.time()) + 86400
     verifier = Verifier()
     verifier.satisfy_general(lambda c: c.startswith("time < ") and int(c[7:]) > time.time())
-    assert verifier.verify(macaroon, tokens._key(context.current(), macaroon.identifier))
+    assert verifier.verify(macaroon, key_for(context.current(), identifier_of(token)))
 
 
 def test_each_call_issues_a_distinct_token(api: Api) -> None:
     api.create_user("alice")
     first, second = api.registration_token("alice"), api.registration_token("alice")
-    assert Macaroon.deserialize(first).identifier != Macaroon.deserialize(second).identifier
+    assert identifier_of(first).id != identifier_of(second).id
 
 
 def test_response_is_marked_deprecated(api: Api) -> None:
@@ -111,9 +114,7 @@ def test_bad_or_missing_credentials_are_401(api: Api, headers: dict[str, str], a
 
 def test_forged_access_token_is_401_token_invalid(api: Api) -> None:
     user_id = api.create_user("alice")
-    genuine = Macaroon.deserialize(access_token(user_id))
-    forged = Macaroon(location=genuine.location, identifier=genuine.identifier, key="not the key").serialize()
-    response = api.call("POST", PATH, headers={"X-Auth-Token": forged})
+    response = api.call("POST", PATH, headers={"X-Auth-Token": forged(access_token(user_id))})
     assert response.status_code == 401
     assert error_of(response)["details"]["authError"]["id"] == "tokenInvalid"
 
@@ -141,8 +142,9 @@ def test_token_of_deleted_user_is_401(api: Api) -> None:
 
 
 def test_provider_token_on_user_endpoint_is_403(api: Api) -> None:
-    token = access_token("some-provider", subject=SubjectType.PROVIDER)
-    response = api.call("POST", PATH, headers={"X-Auth-Token": token})
+    api.create_user("alice")
+    provider = api.register_provider(api.registration_token("alice"))
+    response = api.call("POST", PATH, headers={"X-Auth-Token": provider["providerRootToken"]})
     assert response.status_code == 403
     assert error_of(response)["id"] == "forbidden"
 
@@ -162,14 +164,6 @@ def test_open_policy_lets_any_user_get_a_token(api: Api) -> None:
     assert api.call("POST", PATH, headers=api.basic("alice", USER_PASSWORD)).status_code == 200
 
 
-def test_unknown_path_is_answered_by_the_gateway_not_the_app(api: Api) -> None:
-    # API Gateway (and chalice's local gateway) answer unknown paths themselves with a JSON 403;
-    # the deployed stack maps that gateway response to a Onedata 404 (infra/template.yaml).
-    response = api.call("POST", "/user/clusters/provider_registration_tokens")
-    assert response.status_code == 403
-    assert response.json_body == {"message": "Missing Authentication Token"}
-
-
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 def test_other_methods_are_405_with_allow(api: Api, method: str) -> None:
     response = api.call(method, PATH)
@@ -186,7 +180,7 @@ def test_unexpected_failure_is_500_with_reference(
     def explode(*_args: object, **_kwargs: object) -> None:
         raise KeyError("boom")
 
-    monkeypatch.setattr(token_store, "put", explode)
+    monkeypatch.setattr(user_tokens, "store_named", explode)
     response = api.call("POST", PATH, headers=api.basic("alice", USER_PASSWORD))
     assert response.status_code == 500
     error = error_of(response)

@@ -1,7 +1,8 @@
 """The clusters table: one item per cluster, keyed by `clusterId`.
 
 A Oneprovider's cluster has the provider's id; `members` maps user ids to their cluster
-privileges (the registering user gets all of them, as in Onezone).
+privileges (the registering user gets all of them, as in Onezone). The versions are what the
+cluster's Onepanel reports after registering (`PATCH /clusters/{id}`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ CLUSTER_ADMIN_PRIVILEGES = [
 ]
 
 
+# What Onezone reports for a service that has not told it its version yet.
+UNKNOWN_VERSION = {"release": "18.02.*", "build": "unknown", "gui": "empty"}
+
+
 class ClusterRecord(BaseModel):
     clusterId: str
     type: str = "oneprovider"
@@ -30,6 +35,9 @@ class ClusterRecord(BaseModel):
     creatorId: str
     members: dict[str, list[str]]
     createdAt: int
+    workerVersion: dict[str, str] = UNKNOWN_VERSION
+    onepanelVersion: dict[str, str] = UNKNOWN_VERSION
+    onepanelProxy: bool = True
 
 
 TABLE = db.Table("clusters_table", "clusterId", ClusterRecord)

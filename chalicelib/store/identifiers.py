@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib.context import Context
 from chalicelib.store import db
 
+KEY = "identifier"
 USERNAME = "username"
 SUBDOMAIN = "subdomain"
 PENDING_SECONDS = 300
@@ -32,16 +33,14 @@ def claim_op(ctx: Context, kind: str, name: str, owner_id: str, created_at: int)
     return {
         "Put": {
             "TableName": ctx.settings.identifiers_table,
-            "Item": db.encode({"identifier": key(kind, name), "ownerId": owner_id, "createdAt": created_at}),
+            "Item": db.encode({KEY: key(kind, name), "ownerId": owner_id, "createdAt": created_at}),
             "ConditionExpression": "attribute_not_exists(identifier)",
         }
     }
 
 
 def owner(ctx: Context, kind: str, name: str) -> str | None:
-    item: dict[str, Any] | None = db.get_item(
-        ctx.aws.dynamodb, ctx.settings.identifiers_table, {"identifier": key(kind, name)}
-    )
+    item: dict[str, Any] | None = db.get_item(ctx.aws.dynamodb, ctx.settings.identifiers_table, {KEY: key(kind, name)})
     return item["ownerId"] if item else None
 
 
@@ -56,7 +55,7 @@ def reserve(ctx: Context, kind: str, name: str, owner_id: str, now: int) -> bool
         TableName=ctx.settings.identifiers_table,
         Item=db.encode(
             {
-                "identifier": key(kind, name),
+                KEY: key(kind, name),
                 "ownerId": owner_id,
                 "pending": True,
                 "createdAt": now,
@@ -89,7 +88,7 @@ def confirm_op(ctx: Context, kind: str, name: str, owner_id: str) -> db.Transact
     return {
         "Update": {
             "TableName": ctx.settings.identifiers_table,
-            "Key": db.encode({"identifier": key(kind, name)}),
+            "Key": db.encode({KEY: key(kind, name)}),
             "UpdateExpression": "SET #pending = :false REMOVE pendingUntil",
             **condition,
             "ExpressionAttributeValues": {**condition["ExpressionAttributeValues"], ":false": db.encode_value(False)},
@@ -102,7 +101,7 @@ def release(ctx: Context, kind: str, name: str, owner_id: str) -> None:
     db.conditional_write(
         ctx.aws.dynamodb.delete_item,
         TableName=ctx.settings.identifiers_table,
-        Key=db.encode({"identifier": key(kind, name)}),
+        Key=db.encode({KEY: key(kind, name)}),
         **_held_while_pending(owner_id),
     )
 
@@ -112,7 +111,7 @@ def release_op(ctx: Context, kind: str, name: str, owner_id: str) -> db.Transact
     return {
         "Delete": {
             "TableName": ctx.settings.identifiers_table,
-            "Key": db.encode({"identifier": key(kind, name)}),
+            "Key": db.encode({KEY: key(kind, name)}),
             "ConditionExpression": "ownerId = :owner",
             "ExpressionAttributeValues": {":owner": db.encode_value(owner_id)},
         }

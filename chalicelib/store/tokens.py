@@ -1,52 +1,47 @@
-"""The tokens table: one item per issued token, keyed by `tokenId` (the macaroon identifier).
+"""The tokens table: one item per named token, keyed by `tokenId` (the id in its identifier).
 
-Only what verification needs is stored: who the token is for, what it may do, how often it was
-used and whether it was revoked. Never the serialized token, never key material: token keys are
-derived from the root key and the id (`chalicelib.tokens`). `expiresAt` is the table's TTL
-attribute, so DynamoDB drops tokens whose time caveat has passed.
+A named token's item is the authority on it: whom it speaks for, what it is, the caveats it was
+issued with, how often it was used and whether it was revoked. Never the serialized token and
+never key material: keys are derived from the root key (`chalicelib.tokens.keys`), and the token
+can be minted again from this item. Temporary tokens have no item at all: their subject's
+generation (on the user item) revokes them.
 """
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 from pydantic import BaseModel
 
 from chalicelib.context import Context
 from chalicelib.store import db
-
-
-class TokenType(StrEnum):
-    ACCESS = "accessToken"
-    INVITE = "inviteToken"
-
-
-class SubjectType(StrEnum):
-    USER = "user"
-    PROVIDER = "oneprovider"
+from chalicelib.tokens.codec import Identifier, Subject, TokenType
 
 
 class TokenRecord(BaseModel):
     tokenId: str
-    type: TokenType
-    inviteType: str | None = None
-    subjectType: SubjectType
+    subjectType: str  # user | oneprovider
     subjectId: str
-    adminUserId: str | None = None
-    name: str | None = None
-    persistence: str = "named"
+    type: str  # the identifier's type fragment: `act`, `idn`, `rop:<adminUserId>:`...
+    name: str
+    caveats: list[str] = []
     createdAt: int
-    expiresAt: int | None = None
-    usageLimit: int | None = None
+    usageLimit: int | None = None  # invite tokens: None is "infinity"
     usageCount: int = 0
     revoked: bool = False
 
+    @property
+    def subject(self) -> Subject:
+        return Subject(self.subjectType, self.subjectId)
+
+    @property
+    def token_type(self) -> TokenType:
+        return TokenType.parse(self.type)
+
+    @property
+    def identifier(self) -> Identifier:
+        return Identifier(id=self.tokenId, subject=self.subject, type=self.token_type)
+
 
 TABLE = db.Table("tokens_table", "tokenId", TokenRecord)
-
-
-def put(ctx: Context, record: TokenRecord) -> None:
-    ctx.aws.dynamodb.put_item(**TABLE.put_new_op(ctx, record)["Put"])
 
 
 def consume_op(ctx: Context, record: TokenRecord) -> db.TransactItem:

@@ -22,6 +22,7 @@ class UserRecord(BaseModel):
     privileges: list[str] = []
     clusters: list[str] = []
     namedTokens: list[str] = []
+    temporaryTokenGeneration: int = 1  # raised to revoke all the user's temporary tokens
     createdAt: int
 
 
@@ -62,41 +63,67 @@ def replace_privileges(ctx: Context, user_id: str, old: list[str], new: list[str
     )
 
 
-def join_cluster_op(ctx: Context, user_id: str, cluster_id: str, required_privilege: str | None) -> db.TransactItem:
-    """Add `cluster_id` to the user's clusters, provided the user exists (and still holds
-    `required_privilege`, when given). `ALL_OLD` lets the caller tell which rule failed."""
-    condition = "attribute_exists(userId)"
-    values: dict[str, Any] = {":cluster": {"SS": [cluster_id]}}
-    if required_privilege:
-        condition += " AND contains(#privileges, :privilege)"
-        values[":privilege"] = db.encode_value(required_privilege)
+def next_token_generation(ctx: Context, user_id: str) -> bool:
+    """Revoke every temporary token of the user at once (Onezone's new temporary token secret);
+    False if the user is gone."""
+    return db.conditional_write(
+        ctx.aws.dynamodb.update_item,
+        TableName=TABLE.name(ctx),
+        Key=TABLE.key_of(user_id),
+        UpdateExpression="SET temporaryTokenGeneration = temporaryTokenGeneration + :one",
+        ConditionExpression="attribute_exists(userId)",
+        ExpressionAttributeValues={":one": db.encode_value(1)},
+    )
+
+
+def _requirements(privilege: str | None, generation: int | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A condition that the user exists, still holds `privilege` and is still at temporary token
+    `generation` (each when given): (expression, attribute names, attribute values)."""
+    conditions, names, values = ["attribute_exists(userId)"], {}, {}
+    if privilege:
+        conditions.append("contains(#privileges, :privilege)")
+        names["#privileges"] = "privileges"
+        values[":privilege"] = db.encode_value(privilege)
+    if generation is not None:
+        conditions.append("temporaryTokenGeneration = :generation")
+        values[":generation"] = db.encode_value(generation)
+    return " AND ".join(conditions), names, values
+
+
+def join_cluster_op(
+    ctx: Context, user_id: str, cluster_id: str, privilege: str | None = None, generation: int | None = None
+) -> db.TransactItem:
+    """Add `cluster_id` to the user's clusters, provided the user meets `_requirements`.
+    `ALL_OLD` lets the caller tell which requirement failed."""
+    condition, names, values = _requirements(privilege, generation)
     return {
         "Update": {
             "TableName": TABLE.name(ctx),
             "Key": TABLE.key_of(user_id),
             "UpdateExpression": "ADD #clusters :cluster",
             "ConditionExpression": condition,
-            "ExpressionAttributeNames": {
-                "#clusters": "clusters",
-                **({"#privileges": "privileges"} if required_privilege else {}),
-            },
-            "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": {"#clusters": "clusters", **names},
+            "ExpressionAttributeValues": {":cluster": {"SS": [cluster_id]}, **values},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
 
 
-def has_privilege_op(ctx: Context, user_id: str, privilege: str) -> db.TransactItem:
-    """A transaction condition: the user exists and holds `privilege` at commit time."""
-    return {
-        "ConditionCheck": {
-            "TableName": TABLE.name(ctx),
-            "Key": TABLE.key_of(user_id),
-            "ConditionExpression": "contains(#privileges, :privilege)",
-            "ExpressionAttributeNames": {"#privileges": "privileges"},
-            "ExpressionAttributeValues": {":privilege": db.encode_value(privilege)},
-        }
+def still_op(
+    ctx: Context, user_id: str, privilege: str | None = None, generation: int | None = None
+) -> db.TransactItem:
+    """A transaction condition: the user meets `_requirements` at commit time."""
+    condition, names, values = _requirements(privilege, generation)
+    check: dict[str, Any] = {
+        "TableName": TABLE.name(ctx),
+        "Key": TABLE.key_of(user_id),
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
+    if names:
+        check["ExpressionAttributeNames"] = names
+    return {"ConditionCheck": check}
 
 
 def leave_cluster_op(ctx: Context, user_id: str, cluster_id: str) -> db.TransactItem:

@@ -1,0 +1,48 @@
+"""`GET /nagios`: Onedata's health report, which Onepanel checks before it registers.
+
+Onepanel needs HTTP 200 and a `healthdata` root whose `status` is `ok`; it retries five times and
+otherwise never attempts registration. The registry is healthy when DynamoDB answers for every
+table (a strongly consistent read of a key no item has). Route 53 is not probed: its API allows
+five requests per second per account, which a monitoring loop must not spend. As in Onezone, an
+unhealthy registry still answers 200, with `status="error"` and the failing part marked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from xml.etree import ElementTree
+
+from chalicelib.context import Context
+from chalicelib.store import clusters, db, identifiers, providers, tokens, users
+
+log = logging.getLogger(__name__)
+
+PROBE_ID = "nagios-probe"
+
+
+def _probes(ctx: Context) -> dict[str, str]:
+    """Each table's name and key attribute."""
+    probes = {table.name(ctx): table.key for table in (users.TABLE, tokens.TABLE, providers.TABLE, clusters.TABLE)}
+    probes[ctx.settings.identifiers_table] = identifiers.KEY
+    return probes
+
+
+def _status(ctx: Context, table: str, key: str) -> str:
+    try:
+        db.get_item(ctx.aws.dynamodb, table, {key: PROBE_ID})
+    except Exception:
+        log.warning("health check: DynamoDB table %s does not answer", table, exc_info=True)
+        return "error"
+    return "ok"
+
+
+def report(ctx: Context) -> str:
+    """The `healthdata` XML document."""
+    statuses = {table: _status(ctx, table, key) for table, key in _probes(ctx).items()}
+    overall = "ok" if all(status == "ok" for status in statuses.values()) else "error"
+    root = ElementTree.Element("healthdata", date=time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime()), status=overall)
+    worker = ElementTree.SubElement(root, "oz_worker", name="onezone-registry", status=overall)
+    for table, status in statuses.items():
+        ElementTree.SubElement(worker, "dynamodb", table=table, status=status)
+    return '<?xml version="1.0"?>' + ElementTree.tostring(root, encoding="unicode")
