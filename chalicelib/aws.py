@@ -13,6 +13,7 @@ retry. Timeouts are short because every call here is a small key-value or DNS op
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +35,16 @@ class Clients:
 
     @classmethod
     def create(cls) -> Clients:
-        session = boto3.session.Session()
+        session = _session()
         return cls(
             dynamodb=session.client("dynamodb", config=CLIENT_CONFIG),
             route53=session.client("route53", config=CLIENT_CONFIG),
             secretsmanager=session.client("secretsmanager", config=CLIENT_CONFIG),
         )
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One session per process: it loads and caches the service models every client is built
+    from, so a context built anew (tests do, for each moto backend) does not parse them again."""
+    return boto3.session.Session()

@@ -1,8 +1,11 @@
 """Fixtures: a moto backend holding the infra stack, and the app behind `chalice.test.Client`.
 
-Every test gets a fresh `mock_aws` backend with `infra/template.yaml` deployed into it, so the
-tables and zone under test are the ones AWS would get. Settings are plain environment variables;
-the `local` stage of `.chalice/config.json` sets none of them, so what a test sets holds.
+Each test module gets a `mock_aws` backend with `infra/template.yaml` deployed into it, so the
+tables and zone under test are the ones AWS would get, and every test starts from that stack as
+deployed: `stack_env` deletes whatever items, records and secret versions the previous test left
+(deploying anew for every test cost most of the suite's time). Settings are plain environment
+variables; the `local` stage of `.chalice/config.json` sets none of them, so what a test sets
+holds.
 """
 
 from __future__ import annotations
@@ -59,11 +62,61 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     isolate_aws(monkeypatch)
 
 
-@pytest.fixture
-def stack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    with mock_aws():
-        yield deploy_stack(monkeypatch)
+@dataclass
+class Backend:
+    """A module's moto backend: the deployed stack's outputs and its secrets' first values."""
+
+    env: dict[str, str]
+    secrets: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[Backend]:
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        isolate_aws(env)
+        outputs = deploy_stack(env)
+        secretsmanager = boto3.client("secretsmanager")
+        secrets = {
+            outputs[name]: secretsmanager.get_secret_value(SecretId=outputs[name])["SecretString"]
+            for name in ("TOKEN_KEY_SECRET_ID", "ADMIN_PASSWORD_SECRET_ID")
+        }
+        yield Backend(env=outputs, secrets=secrets)
         context.reset()
+
+
+def restore(backend: Backend) -> None:
+    """The stack as deployed: no item in any table, no record but the zone's own (NS, SOA), every
+    secret at its first value."""
+    env = backend.env
+    dynamodb = boto3.client("dynamodb")
+    for table in ("USERS_TABLE", "TOKENS_TABLE", "PROVIDERS_TABLE", "CLUSTERS_TABLE", "IDENTIFIERS_TABLE"):
+        key = [k["AttributeName"] for k in dynamodb.describe_table(TableName=env[table])["Table"]["KeySchema"]]
+        for item in dynamodb.scan(TableName=env[table], ProjectionExpression=", ".join(key))["Items"]:
+            dynamodb.delete_item(TableName=env[table], Key=item)
+    route53 = boto3.client("route53")
+    sets = route53.list_resource_record_sets(HostedZoneId=env["HOSTED_ZONE_ID"])["ResourceRecordSets"]
+    changes = [{"Action": "DELETE", "ResourceRecordSet": s} for s in sets if s["Type"] not in ("NS", "SOA")]
+    if changes:
+        route53.change_resource_record_sets(HostedZoneId=env["HOSTED_ZONE_ID"], ChangeBatch={"Changes": changes})
+    secretsmanager = boto3.client("secretsmanager")
+    for secret_id, value in backend.secrets.items():
+        if secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"] != value:
+            secretsmanager.put_secret_value(SecretId=secret_id, SecretString=value)
+
+
+@pytest.fixture
+def stack_env(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The module's stack, as deployed, with its outputs as the app's settings (a test may
+    change them with `monkeypatch`) and a fresh context (new clients: no event handler a test
+    registered on the previous ones survives)."""
+    for name, value in backend.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REGISTRATION_POLICY", "open")
+    monkeypatch.setenv("SUBDOMAIN_DELEGATION_SUPPORTED", "true")
+    restore(backend)
+    context.reset()
+    yield backend.env
+    context.reset()
 
 
 @dataclass
