@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 # `chalice package` needs a region, never credentials.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint package-check bench venv clean
+.PHONY: run test lint package-check bench venv clean deploy undeploy admin-password
 
 venv: $(STAMP)
 
@@ -48,6 +48,29 @@ bench: package-check
 ## test: everything CI runs
 test: lint package-check
 	$(BIN)/python -m pytest
+
+## deploy: the whole stage on AWS, created or updated (see infra/README.md):
+##   make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=eu-central-1]
+##               [ALARM_EMAIL=ops@example.com] [LOG_RETENTION_DAYS=90] [THROTTLE_RATE=50] [THROTTLE_BURST=100]
+DEPLOY_OPTIONS = $(if $(REGION),--region $(REGION))
+deploy: venv
+	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
+	$(if $(ZONE_DOMAIN),,$(error ZONE_DOMAIN=... is required))
+	$(BIN)/python scripts/deploy.py deploy --stage $(STAGE) --zone-domain $(ZONE_DOMAIN) $(DEPLOY_OPTIONS) \
+		$(if $(EXISTING_HOSTED_ZONE_ID),--existing-hosted-zone-id $(EXISTING_HOSTED_ZONE_ID)) \
+		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) \
+		$(if $(LOG_RETENTION_DAYS),--log-retention-days $(LOG_RETENTION_DAYS)) \
+		$(if $(THROTTLE_RATE),--throttle-rate $(THROTTLE_RATE)) $(if $(THROTTLE_BURST),--throttle-burst $(THROTTLE_BURST))
+
+## undeploy: remove a stage's functions and API; its tables, zone and secrets stay
+undeploy: venv
+	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
+	$(BIN)/python scripts/deploy.py undeploy --stage $(STAGE) $(DEPLOY_OPTIONS)
+
+## admin-password: print the bootstrap admin's password (from Secrets Manager)
+admin-password: venv
+	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
+	@$(BIN)/python scripts/deploy.py admin-password --stage $(STAGE) $(DEPLOY_OPTIONS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache out

@@ -12,12 +12,11 @@ Each route also says what it is to an `api` caveat (`api=`: operation and resour
 from __future__ import annotations
 
 import functools
-import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Response
+from chalice.app import Request
 
 from chalicelib import (
     auth,
@@ -27,6 +26,7 @@ from chalicelib import (
     deregistration,
     domain_config,
     health,
+    observability,
     openapi,
     provider_details,
     providers,
@@ -77,9 +77,8 @@ from chalicelib.store.users import UserRecord
 from chalicelib.tokens.gri import ApiOperation
 from chalicelib.validation import parse
 
-app = Chalice(app_name="onezone-registry")
-app.log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-logging.getLogger("chalicelib").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+app = Chalice(app_name="onezone-registry", configure_logs=False)  # logs: chalicelib.observability
+observability.setup()
 
 API = "/api/v3/onezone"
 VERSION = "0.1.0"
@@ -124,6 +123,20 @@ def route(
         return view
 
     return register
+
+
+@app.middleware("http")
+def every_request(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Each request with its log keys and access line. A path no route has gets Onedata's 404:
+    API Gateway answers those itself (`infra/chalice-merge.yaml`), but the function must not
+    fail on one either, should it ever be invoked with it."""
+
+    def respond(request: Request) -> Response:
+        if (request.context or {}).get("resourcePath") not in app.routes:
+            return handle_error(OnedataError("notFound"))
+        return get_response(request)
+
+    return observability.serve(request, respond)
 
 
 def _request() -> Any:

@@ -329,6 +329,62 @@ def cold_start(runs: int = 5) -> dict[str, Any]:
     }
 
 
+# What `chalicelib.observability` sets up, and a standard-library logger with the same fields:
+# the issue's rule is to keep Powertools unless its cold start costs more than 15 ms over this.
+POWERTOOLS_SETUP = (
+    "from aws_lambda_powertools import Logger; from aws_lambda_powertools.metrics import MetricUnit, single_metric; "
+    "logger = Logger(service='onezone-registry'); logger.thread_safe_append_keys(requestId='r', route='/x'); "
+    "logger.info('request', extra={'status': 200, 'latencyMs': 1.0})"
+)
+STDLIB_SETUP = (
+    "import json, logging, sys, threading, time\n"
+    "keys = threading.local()\n"
+    "class JsonFormatter(logging.Formatter):\n"
+    "    def format(self, record):\n"
+    "        line = {'level': record.levelname, 'message': record.getMessage(), 'timestamp': time.time(),\n"
+    "                'service': 'onezone-registry', 'name': record.name, **getattr(keys, 'values', {}),\n"
+    "                **getattr(record, 'fields', {})}\n"
+    "        return json.dumps(line, default=str)\n"
+    "handler = logging.StreamHandler(sys.stdout); handler.setFormatter(JsonFormatter())\n"
+    "logger = logging.getLogger('onezone-registry'); logger.addHandler(handler); logger.setLevel('INFO')\n"
+    "keys.values = {'requestId': 'r', 'route': '/x'}\n"
+    "logger.info('request', extra={'fields': {'status': 200, 'latencyMs': 1.0}})"
+)
+# Everything the app imports anyway before it sets up its logs.
+APP_DEPENDENCIES = "import chalice, boto3, botocore.config, pydantic, pymacaroons, json, logging"
+
+
+def _setup_ms(setup: str) -> float:
+    """Milliseconds `setup` takes in a fresh interpreter that already imported the app's other
+    dependencies (what the logging choice adds to a cold start)."""
+    script = (
+        f"{APP_DEPENDENCIES}\nimport time\nt = time.perf_counter()\nexec({setup!r})\n"
+        "print('ELAPSED', time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return ms(float(out.rsplit("ELAPSED", 1)[1]))
+
+
+def logging_choice(runs: int = 9) -> dict[str, Any]:
+    """Powertools' Logger and metrics against a standard-library JSON logger with the same
+    fields, each in fresh interpreters, alternated."""
+    powertools, stdlib = [], []
+    for _ in range(runs):
+        powertools.append(_setup_ms(POWERTOOLS_SETUP))
+        stdlib.append(_setup_ms(STDLIB_SETUP))
+    extra = round(statistics.median(powertools) - statistics.median(stdlib), 1)
+    return {
+        "runs": runs,
+        "powertools_ms": round(statistics.median(powertools), 1),
+        "stdlib_ms": round(statistics.median(stdlib), 1),
+        "powertools_extra_ms": extra,
+        "threshold_ms": 15,
+        "choice": "powertools" if extra <= 15 else "stdlib",
+    }
+
+
 def _seed(count: int) -> None:
     """count users, tokens and providers (besides the bench's own), written in batches of 25."""
     ddb = boto3.client("dynamodb")
@@ -601,6 +657,7 @@ def main() -> int:
         ("aws_calls", aws_calls),
         ("handler_overhead", handler_overhead),
         ("cold_start", cold_start),
+        ("logging_choice", logging_choice),
         ("scale", scale),
         ("http_latency", http_latency),
         ("password_kdf", kdf),
@@ -631,6 +688,12 @@ def print_table(results: dict[str, Any]) -> None:
     print(f"  import app {c['app_import_ms']} ms  vs  import chalice, boto3, pydantic, pymacaroons")
     print(f"  {c['dependencies_import_ms']} ms: ratio {c['ratio']}")
     print(f"  peak RSS {c['peak_rss_mb']} MB (dependencies alone {c['dependencies_peak_rss_mb']} MB)")
+    g = results["logging_choice"]
+    print(f"\nLogging's cold-start cost (median of {g['runs']} fresh interpreters, after the app's other imports)")
+    print(f"  Powertools Logger + metrics {g['powertools_ms']} ms  vs  a stdlib JSON logger {g['stdlib_ms']} ms")
+    print(
+        f"  Powertools adds {g['powertools_extra_ms']} ms (rule: keep it up to {g['threshold_ms']} ms): {g['choice']}"
+    )
     s = results["scale"]
     print(f"\nScale (median of {s['n']} registrations by domain, 10 vs 10,000 users, tokens and providers)")
     print(f"  through the app    {s['10_items_ms']} ms -> {s['10000_items_ms']} ms: ratio {s['ratio']}")

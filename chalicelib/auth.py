@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from chalicelib import passwords
+from chalicelib import observability, passwords
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError, unauthorized
 from chalicelib.store import users as user_store
@@ -82,12 +82,15 @@ def authenticate(ctx: Context, request: Request, users_only_by_token: bool = Fal
     if kind == "basic":
         if users_only_by_token:
             raise OnedataError("forbidden", hint=PROVIDERS_ONLY)
-        return _basic(ctx, credentials)
+        user = _basic(ctx, credentials)
+        observability.note(subject=f"usr-{user.userId}")
+        return user
     try:
         verified = verification.verify(ctx, codec.parse(credentials), _rest_context(ctx, request), "accessToken")
         _check_api(verified, request)
     except OnedataError as error:
         raise unauthorized(error) from None
+    observability.note(subject=verified.subject.serialize())
     return verified.subject_record  # type: ignore[no-any-return]
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import observability
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
 from chalicelib.store import identifiers
@@ -156,6 +157,16 @@ def _apply(ctx: Context, batch: list[Change]) -> None:
 
 
 def replace(ctx: Context, old: list[RecordSet], new: list[RecordSet]) -> None:
+    """Make the zone hold `new` instead of `old`, all or nothing; a failure is counted
+    (`DnsChangeFailed`)."""
+    try:
+        _replace(ctx, old, new)
+    except Exception:
+        observability.count("DnsChangeFailed")
+        raise
+
+
+def _replace(ctx: Context, old: list[RecordSet], new: list[RecordSet]) -> None:
     """Make the zone hold `new` instead of `old`, all or nothing.
 
     Deleting a record that is already gone counts as done. Route 53 then rejects the whole batch
@@ -250,6 +261,7 @@ def _switch_back(ctx: Context, new: list[RecordSet], wanted: list[RecordSet], re
     try:
         replace(ctx, new, wanted)
     except Exception:
+        observability.count("DnsLeftInconsistent")
         log.exception(
             "DNS LEFT INCONSISTENT in hosted zone %s (reference %s): wanted %s, could not remove %s",
             ctx.settings.hosted_zone_id,

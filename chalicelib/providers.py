@@ -24,7 +24,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from chalicelib import dns
+from chalicelib import dns, observability
 from chalicelib.config import RegistrationPolicy
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
@@ -61,8 +61,19 @@ class Invite:
 
 
 def register(ctx: Context, body: bytes | None, source_ip: str | None) -> RegisterProviderResponse:
-    """`POST /providers`. Nobody is authenticated: the invite's `consumer` caveats cannot hold,
-    its `ip`/`geo` caveats are checked against the request's source address."""
+    """`POST /providers`, counted: `ProviderRegistered`, or `RegistrationRejected` by error id."""
+    try:
+        registered = _register(ctx, body, source_ip)
+    except OnedataError as rejection:
+        observability.count("RegistrationRejected", errorId=rejection.id)
+        raise
+    observability.count("ProviderRegistered")
+    return registered
+
+
+def _register(ctx: Context, body: bytes | None, source_ip: str | None) -> RegisterProviderResponse:
+    """Nobody is authenticated: the invite's `consumer` caveats cannot hold, its `ip`/`geo`
+    caveats are checked against the request's source address."""
     data = parse_json_object(body)
     dns.require_support(ctx, data)
     request = validate(RegisterProviderRequest, data)

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError, ConnectionError, ConnectTimeoutErro
 from chalice import Response
 from pydantic import BaseModel
 
+from chalicelib import observability
 from chalicelib.errors import OnedataError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def ok(
 
 
 def error(exc: OnedataError) -> Response:
+    observability.note(errorId=exc.id)
     return Response(
         body=json.dumps({"error": exc.body()}),
         status_code=exc.status,

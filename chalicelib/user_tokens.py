@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 
+from chalicelib import observability
 from chalicelib.auth import require_privilege
 from chalicelib.config import RegistrationPolicy
 from chalicelib.context import Context
@@ -67,6 +68,7 @@ def create_temporary(ctx: Context, caller: UserRecord, request: CreateTemporaryT
     token_type = _issuable(ctx, caller, request.type)
     subject = TokenSubject("user", caller.userId)
     token = issuing.temporary(ctx, subject, caller.temporaryTokenGeneration, token_type, request.caveats)
+    observability.count("TokenIssued")
     return TokenResponse(token=token)
 
 
@@ -86,6 +88,7 @@ def create_named(ctx: Context, caller: UserRecord, request: CreateNamedTokenRequ
     token = issuing.serialize_named(ctx, record)  # before storing: a failure then leaves nothing
     if not store_named(ctx, record):
         raise OnedataError("badValueIdentifierOccupied", key="name")
+    observability.count("TokenIssued")
     return CreatedToken(tokenId=record.tokenId, token=token)
 
 
@@ -125,6 +128,7 @@ def create_legacy_registration_token(ctx: Context, caller: UserRecord) -> TokenR
         record = issuing.named_record(subject, token_type, legacy_token_name(caller.fullName), now, expiry, 1)
         token = issuing.serialize_named(ctx, record)  # before storing: a failure then leaves nothing
         if store_named(ctx, record):
+            observability.count("TokenIssued")
             return TokenResponse(token=token)
     raise OnedataError("temporaryFailure", headers={"Retry-After": "1"})
 

@@ -22,6 +22,11 @@ ZONE_STATEMENT = "SubdomainDelegation"
 RECORD_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
 NAMES_OPERATOR = "ForAllValues:StringLike"
 LOGS_STATEMENT = "Logs"
+# X-Ray: the Lambda runtime sends trace segments for the function; X-Ray has no resource-level
+# permissions, hence its one `*` resource. Like the logs, used by the runtime, not the app.
+TRACING_STATEMENT = "Tracing"
+TRACING_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+RUNTIME_STATEMENTS = (LOGS_STATEMENT, TRACING_STATEMENT)
 # SAM names the functions <stack name>-<logical id>-<suffix>, hence their log groups.
 LOG_GROUPS = "log-group:/aws/lambda/${AWS::StackName}-*"
 
@@ -82,6 +87,8 @@ def for_template(policy: dict[str, Any], stage: str, template: dict[str, Any]) -
     zone_domain = template["Outputs"]["ZoneDomain"]["Value"]
 
     def reference(arn: str) -> Any:
+        if arn == "*":
+            return arn
         service, resource = arn.split(":")[2], arn.split(":", 5)[5]
         if service == "logs" and resource == f"log-group:/aws/lambda/{stack}*":
             return {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:" + LOG_GROUPS}

@@ -14,12 +14,16 @@ It is built from the other files rather than written by hand, so nothing is defi
   role its policy as a list, and the merge replaces lists, so the whole list is given here.
 
 The function and role names are read from a template Chalice already generated (`--sam`), as
-Chalice names them (`APIHandler`, `BootstrapAdmin`, `ApiHandlerRole`, ...).
+Chalice names them (`APIHandler`, `BootstrapAdmin`, `ApiHandlerRole`, ...). What watches the
+functions follows them: the log groups and the function alarms, written in the infra template for
+the names `chalice deploy` gives (`onezone-registry-<stage>`), are pointed at these functions, and
+the API stage gets the template's throttling (`chalice deploy`'s path sets it with boto3).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -32,6 +36,17 @@ from infra.stack import OUTPUT_ENV, load_template
 
 GATEWAY_RESPONSES = Path(__file__).with_name("chalice-merge.yaml")
 FUNCTION = "AWS::Serverless::Function"
+API_FUNCTION = "APIHandler"
+LOG_GROUPS = {"ApiHandlerLogGroup": API_FUNCTION, "BootstrapAdminLogGroup": "BootstrapAdmin"}
+FUNCTION_ALARMS = ("LambdaErrorsAlarm", "LambdaThrottlesAlarm")
+THROTTLING = [
+    {
+        "ResourcePath": "/*",
+        "HttpMethod": "*",
+        "ThrottlingRateLimit": {"Ref": "ApiThrottleRate"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurst"},
+    }
+]
 
 
 def build(stage: str, sam: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +75,21 @@ def build(stage: str, sam: dict[str, Any]) -> dict[str, Any]:
         resources[role_name] = {
             "Properties": {"Policies": [{"PolicyName": generated[0]["PolicyName"], "PolicyDocument": policy}]}
         }
+    _watch(resources, functions)
     return {"Parameters": parameters, "Conditions": infra["Conditions"], "Resources": resources, "Outputs": outputs}
+
+
+def _watch(resources: dict[str, Any], functions: dict[str, Any]) -> None:
+    """Point the log groups and function alarms at Chalice's functions; throttle the API stage."""
+    for log_group, function in LOG_GROUPS.items():
+        if function not in functions:
+            raise ValueError(f"the Chalice template has no function {function}")
+        resources[log_group] = copy.deepcopy(resources[log_group])
+        resources[log_group]["Properties"]["LogGroupName"] = {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
+    for alarm in FUNCTION_ALARMS:
+        resources[alarm] = copy.deepcopy(resources[alarm])
+        resources[alarm]["Properties"]["Dimensions"] = [{"Name": "FunctionName", "Value": {"Ref": API_FUNCTION}}]
+    resources["RestAPI"] = {"Properties": {"MethodSettings": THROTTLING}}
 
 
 def main(argv: list[str] | None = None) -> int:

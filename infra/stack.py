@@ -1,9 +1,10 @@
 """Deploy `infra/template.yaml` into a moto backend (the local run, the black-box and unit tests).
 
-moto's CloudFormation creates the DynamoDB tables and the hosted zone itself. What it does not
-implement is created here *from the template's own properties*, never from a second schema:
-Secrets Manager secrets (with `GenerateSecretString`) and table TTL settings. The result maps
-each template output to the environment variable the functions read.
+moto's CloudFormation creates the DynamoDB tables, the hosted zone, the log groups and the alarm
+topic itself. What it does not implement and the functions need is created here *from the
+template's own properties*, never from a second schema: the Secrets Manager secrets (with
+`GenerateSecretString`). (moto also skips the CloudWatch alarms, which nothing local reads.) The
+result maps each template output to the environment variable the functions read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,8 @@ OUTPUT_ENV = {
     "IdentifiersTableName": "IDENTIFIERS_TABLE",
     "HostedZoneId": "HOSTED_ZONE_ID",
     "ZoneDomain": "ZONE_DOMAIN",
-    "TokenKeySecretArn": "TOKEN_KEY_SECRET_ID",
-    "AdminPasswordSecretArn": "ADMIN_PASSWORD_SECRET_ID",
+    "TokenKeySecretName": "TOKEN_KEY_SECRET_ID",
+    "AdminPasswordSecretName": "ADMIN_PASSWORD_SECRET_ID",
 }
 
 
@@ -69,6 +71,16 @@ def _create_secret(session: boto3.session.Session, stack: str, logical_id: str, 
     return client.create_secret(**kwargs)["ARN"]
 
 
+def create_secrets(session: boto3.session.Session, stack: str, existing: Collection[str] = ()) -> dict[str, str]:
+    """The template's secrets that moto's CloudFormation skips, created as AWS would create them
+    for `stack` (logical id -> ARN); `existing` ones are left alone."""
+    created = {}
+    for logical_id, resource in load_template()["Resources"].items():
+        if resource["Type"] == "AWS::SecretsManager::Secret" and logical_id not in existing:
+            created[logical_id] = _create_secret(session, stack, logical_id, resource.get("Properties", {}))
+    return created
+
+
 def deploy(
     session: boto3.session.Session, stack: str = "onezone-registry-local", parameters: dict[str, str] | None = None
 ) -> dict[str, str]:
@@ -88,13 +100,7 @@ def deploy(
         if r.get("PhysicalResourceId")  # moto lists the resources it skipped with empty ids
     }
 
-    for logical_id, resource in template["Resources"].items():
-        props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::SecretsManager::Secret" and logical_id not in physical:
-            physical[logical_id] = _create_secret(session, stack, logical_id, props)
-        ttl = props.get("TimeToLiveSpecification")
-        if resource["Type"] == "AWS::DynamoDB::Table" and ttl:
-            session.client("dynamodb").update_time_to_live(TableName=physical[logical_id], TimeToLiveSpecification=ttl)
+    physical.update(create_secrets(session, stack, set(physical)))
 
     for name, output in template["Outputs"].items():
         value = output["Value"]

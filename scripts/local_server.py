@@ -8,7 +8,7 @@ same environment, same threads), except that:
 - an unknown path gets that merge template's MISSING_AUTHENTICATION_TOKEN response, read from the
   template itself, so the local run and AWS cannot drift apart;
 - the event's `requestContext.identity.sourceIp` is the client's real address (chalice local
-  always says 127.0.0.1), as API Gateway's is.
+  always says 127.0.0.1), and `requestContext.requestId` a fresh id, as API Gateway's are.
 
     python scripts/local_server.py HOST PORT [STAGE]
 """
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 from chalice import local
 from chalice.cli import validate_routes
@@ -33,8 +35,20 @@ UNKNOWN_ROUTE = next(r for r in gateway_responses() if r["responseType"] == "MIS
 
 class OnedataRequestHandler(local.ChaliceRequestHandler):
     def _generic_handle(self) -> None:
-        self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
+        converter = self.local_gateway.event_converter
+        converter.LOCAL_SOURCE_IP = self.client_address[0]
+        create_event = converter.create_lambda_event
+
+        def as_api_gateway(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            event = create_event(*args, **kwargs)
+            event["requestContext"]["requestId"] = str(uuid.uuid4())
+            return event
+
+        converter.create_lambda_event = as_api_gateway  # type: ignore[method-assign]
         super()._generic_handle()
+
+    # The base class binds its own `_generic_handle` to every method; bind the one above.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
     def _send_error_response(self, error: local.LocalGatewayException) -> None:
         if not isinstance(error, local.ForbiddenError):  # no authorizers here: 403 means no route

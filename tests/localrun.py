@@ -11,6 +11,8 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,6 +78,30 @@ class LocalRun:
         return sorted(v["Value"] for v in found[0]["ResourceRecords"]) if found else None
 
 
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A moto server of the module's own, as the local run starts it; its endpoint URL."""
+    from scripts.run_local import wait_for_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "moto_server.py"), "127.0.0.1", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _drain(stream: Any, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
+
+
 @pytest.fixture(scope="session")
 def local() -> Iterator[LocalRun]:
     run = LocalRun(port=free_port(), moto_port=free_port())
@@ -106,6 +132,8 @@ def local() -> Iterator[LocalRun]:
     else:
         os.killpg(process.pid, signal.SIGKILL)
         pytest.fail("make run did not come up:\n" + "".join(run.output))
+    # Keep reading what the run prints (its request logs), or a full pipe would stall it.
+    threading.Thread(target=_drain, args=(process.stdout, run.output), daemon=True).start()
     try:
         yield run
     finally:

@@ -61,8 +61,7 @@ def test_gateway_responses_script_applies_the_merge_template(stack_env: dict[str
 
 
 def test_stage_env_points_a_stage_at_a_deployed_stack(stack_env: dict[str, str], tmp_path: Path) -> None:
-    """From `aws cloudformation describe-stacks` output (its shape; moto's stack lacks the secret
-    outputs, which infra/stack.py supplies) to the stage's variables and policy."""
+    """From `aws cloudformation describe-stacks` output to the stage's variables and policy."""
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(policies.CHALICE, chalice_dir, ignore=shutil.ignore_patterns("deployments", "deployed"))
     described = {
@@ -74,7 +73,7 @@ def test_stage_env_points_a_stage_at_a_deployed_stack(stack_env: dict[str, str],
         ]
     }
     moto_outputs = boto3.client("cloudformation").describe_stacks(StackName=policies.stack_name("local"))
-    assert {o["OutputKey"] for o in moto_outputs["Stacks"][0]["Outputs"]} <= set(stack.OUTPUT_ENV)
+    assert set(stack.OUTPUT_ENV) <= {o["OutputKey"] for o in moto_outputs["Stacks"][0]["Outputs"]}
 
     stage_env.apply("prod", stage_env.outputs_of(described), chalice_dir)
 
@@ -156,7 +155,24 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
         document = policy["PolicyDocument"]
         assert [s["Action"] for s in document["Statement"]] == [s["Action"] for s in policies.load(stage)["Statement"]]
         for statement in document["Statement"]:  # every resource is the stack's own, none a name
-            assert all(isinstance(r, dict) for r in policies.as_list(statement["Resource"])), statement
+            if statement["Sid"] != policies.TRACING_STATEMENT:  # X-Ray has only `*`
+                assert all(isinstance(r, dict) for r in policies.as_list(statement["Resource"])), statement
+    # What watches the functions follows them; the API stage is throttled as the parameters say.
+    resources = merge["Resources"]
+    assert resources["ApiHandlerLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${APIHandler}"}
+    assert resources["BootstrapAdminLogGroup"]["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/aws/lambda/${BootstrapAdmin}"
+    }
+    for alarm in ("LambdaErrorsAlarm", "LambdaThrottlesAlarm"):
+        assert resources[alarm]["Properties"]["Dimensions"] == [
+            {"Name": "FunctionName", "Value": {"Ref": "APIHandler"}}
+        ]
+    [throttling] = resources["RestAPI"]["Properties"]["MethodSettings"]
+    assert (throttling["ThrottlingRateLimit"], throttling["ThrottlingBurstLimit"]) == (
+        {"Ref": "ApiThrottleRate"},
+        {"Ref": "ApiThrottleBurst"},
+    )
+    assert infra["Resources"]["LambdaErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"] == {"Ref": "AWS::StackName"}
     # Every reference resolves within the merged template.
     known = set(merge["Resources"]) | set(CHALICE_TEMPLATE["Resources"]) | set(merge["Parameters"]) | PSEUDO_PARAMETERS
     assert _references(merge) <= known
@@ -164,6 +180,47 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
 
 def test_single_stack_refuses_a_policy_resource_the_template_lacks() -> None:
     policy = policies.load("prod")
-    policy["Statement"][1]["Resource"].append("arn:aws:dynamodb:*:*:table/somewhere-else")
+    [tables] = [statement for statement in policy["Statement"] if statement["Sid"] == "Tables"]
+    tables["Resource"].append("arn:aws:dynamodb:*:*:table/somewhere-else")
     with pytest.raises(ValueError, match="somewhere-else"):
         policies.for_template(policy, "prod", stack.load_template())
+
+
+def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None:
+    """The template's alarms and log groups name what Chalice and the code actually produce."""
+    from chalicelib import observability
+
+    template = stack.load_template()
+    resources = template["Resources"]
+    config = json.loads((policies.CHALICE / "config.json").read_text())
+    app_name = config["app_name"]
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {
+        "ApiErrorRateAlarm",
+        "LambdaErrorsAlarm",
+        "LambdaThrottlesAlarm",
+        "DnsLeftInconsistentAlarm",
+        "DynamoDbThrottlesAlarm",
+    }
+    for properties in alarms.values():
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    dns = alarms["DnsLeftInconsistentAlarm"]
+    assert (dns["Namespace"], dns["MetricName"]) == (observability.NAMESPACE, "DnsLeftInconsistent")
+    assert dns["Dimensions"] == [{"Name": "service", "Value": observability.SERVICE}]
+    # `chalice deploy` names the API function <app_name>-<stage>: the stack's own name.
+    assert policies.stack_name("prod") == f"{app_name}-prod"
+    for name in ("LambdaErrorsAlarm", "LambdaThrottlesAlarm"):
+        assert alarms[name]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "AWS::StackName"}}]
+    assert template["Parameters"]["ApiName"]["Default"] == app_name
+    api_stage = {config["stages"][stage]["api_gateway_stage"] for stage in ("dev", "prod")}
+    assert api_stage == {alarms["ApiErrorRateAlarm"]["Dimensions"][1]["Value"]}
+    throttled = alarms["DynamoDbThrottlesAlarm"]["Metrics"]
+    watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"] for m in throttled if "MetricStat" in m}
+    assert watched == {name for name, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+    groups = {
+        r["Properties"]["LogGroupName"]["Fn::Sub"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"
+    }
+    assert groups == {"/aws/lambda/${AWS::StackName}", "/aws/lambda/${AWS::StackName}-bootstrap_admin"}
+    for stage, reserved in (("dev", 10), ("prod", 50)):
+        assert config["stages"][stage]["xray"] is True
+        assert config["stages"][stage]["lambda_functions"]["api_handler"]["reserved_concurrency"] == reserved

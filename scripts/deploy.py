@@ -1,0 +1,249 @@
+"""Deploy a stage to AWS in one command, or take its functions down again.
+
+    make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=...]
+    make undeploy STAGE=prod
+    make admin-password STAGE=prod
+
+`deploy` runs the whole documented sequence, and a re-run updates:
+1. the infra stack `onezone-registry-<stage>` (`infra/template.yaml`: tables, zone, secrets, log
+   groups, alarms), created or updated, waited for;
+2. the stage's settings and IAM policy from the stack's outputs (`scripts/stage_env.py`);
+3. `chalice deploy --stage <stage>` (the functions and the REST API);
+4. the REST API: the Onedata-shaped gateway responses (`infra/chalice-merge.yaml`) and the stage's
+   throttling (the stack's `ApiThrottleRate`/`ApiThrottleBurst`), then redeployed;
+5. the bootstrap admin, created once from the generated password secret (a re-run finds it).
+It ends with the API URL, the name servers to delegate the zone to, and how to read the admin
+password. `undeploy` runs `chalice delete`: the functions and the API go; the infra stack - and so
+the tables, the zone and the secrets, whose data it `Retain`s - stays.
+
+Everything goes through boto3 (and Chalice's own CLI for step 3); no AWS CLI is needed. The
+credentials and region are boto3's usual ones (`AWS_PROFILE`, `AWS_REGION`...), or `--region`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError, WaiterError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from infra import policy as policies  # noqa: E402 - after the path tweak that makes it importable
+from infra.stack import TEMPLATE  # noqa: E402
+from scripts import gateway_responses, stage_env  # noqa: E402
+
+STAGES = ("dev", "prod")
+NO_CHANGE = "No updates are to be performed"
+Run = Callable[[Sequence[str]], None]
+
+
+def run_chalice(args: Sequence[str]) -> None:
+    """Chalice's CLI, from the project directory, as an operator would type it."""
+    subprocess.run([str(Path(sys.executable).with_name("chalice")), *args], cwd=ROOT, check=True)
+
+
+@dataclass
+class Deployment:
+    stage: str
+    session: boto3.session.Session
+    chalice_dir: Path = policies.CHALICE
+    chalice: Run = run_chalice
+    said: list[str] = field(default_factory=list)
+
+    @property
+    def stack(self) -> str:
+        return policies.stack_name(self.stage)
+
+    def say(self, line: str) -> None:
+        self.said.append(line)
+        print(line, flush=True)
+
+    # ---- 1. the infra stack ------------------------------------------------------------------
+
+    def infra(self, parameters: dict[str, str]) -> dict[str, str]:
+        """Create or update the stack with `parameters` (others keep their values); its outputs."""
+        cloudformation = self.session.client("cloudformation")
+        request: dict[str, Any] = {"StackName": self.stack, "TemplateBody": TEMPLATE.read_text()}
+        existing = self._described(cloudformation)
+        if existing is None:
+            request["Parameters"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+            cloudformation.create_stack(**request)
+            self._wait(cloudformation, "stack_create_complete", "created")
+        else:
+            # Parameters not given keep their values (stated, rather than `UsePreviousValue`:
+            # the same to CloudFormation, and understood by moto too).
+            previous = {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])}
+            merged = {**previous, **parameters}
+            request["Parameters"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in merged.items()]
+            try:
+                cloudformation.update_stack(**request)
+            except ClientError as error:
+                if NO_CHANGE not in str(error):
+                    raise
+                self.say(f"infra stack {self.stack}: up to date")
+            else:
+                self._wait(cloudformation, "stack_update_complete", "updated")
+        described = self._described(cloudformation)
+        assert described is not None
+        return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+    def _described(self, cloudformation: Any) -> dict[str, Any] | None:
+        try:
+            [stack] = cloudformation.describe_stacks(StackName=self.stack)["Stacks"]
+        except ClientError as error:
+            if "does not exist" in str(error):
+                return None
+            raise
+        return dict(stack)
+
+    def _wait(self, cloudformation: Any, waiter: str, done: str) -> None:
+        self.say(f"infra stack {self.stack}: waiting for CloudFormation...")
+        try:
+            cloudformation.get_waiter(waiter).wait(StackName=self.stack, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+        except WaiterError as error:
+            raise SystemExit(f"infra stack {self.stack} failed: {error} (see its events in CloudFormation)") from None
+        self.say(f"infra stack {self.stack}: {done}")
+
+    # ---- 2-5 ---------------------------------------------------------------------------------
+
+    def settings(self, outputs: dict[str, str]) -> None:
+        stage_env.apply(self.stage, outputs, self.chalice_dir)
+        self.say(f"stage {self.stage}: settings and IAM policy name the stack's resources")
+
+    def functions(self) -> None:
+        self.chalice(["deploy", "--stage", self.stage])
+
+    def api(self, outputs: dict[str, str]) -> str:
+        """Gateway responses and throttling on the REST API `chalice deploy` made; its URL."""
+        deployed = json.loads((self.chalice_dir / "deployed" / f"{self.stage}.json").read_text())
+        [rest_api] = [r for r in deployed["resources"] if r.get("resource_type") == "rest_api"]
+        client = self.session.client("apigateway")
+        api_stage = gateway_responses.api_stage(self.stage, self.chalice_dir)
+        applied = gateway_responses.apply(client, rest_api["rest_api_id"], api_stage)  # redeploys the stage
+        # Stage settings take effect at once, without a deployment.
+        limits = {"rateLimit": outputs["ApiThrottleRate"], "burstLimit": outputs["ApiThrottleBurst"]}
+        client.update_stage(
+            restApiId=rest_api["rest_api_id"],
+            stageName=api_stage,
+            patchOperations=[
+                {"op": "replace", "path": f"/*/*/throttling/{name}", "value": str(value)}
+                for name, value in limits.items()
+            ],
+        )
+        self.say(f"REST API {rest_api['rest_api_id']}: {', '.join(applied)}; throttled to {limits}")
+        return str(rest_api["rest_api_url"])
+
+    def admin(self) -> bool:
+        """The bootstrap admin, created unless it exists: the service's own bootstrap, run here
+        with the stage's settings and the operator's credentials."""
+        from chalicelib import bootstrap
+        from chalicelib.aws import Clients
+        from chalicelib.config import Settings
+        from chalicelib.context import Context
+
+        variables = json.loads((self.chalice_dir / "config.json").read_text())["stages"][self.stage]
+        ctx = Context(settings=Settings.from_env(variables["environment_variables"]), aws=Clients.create())
+        created = bool(bootstrap.run(ctx)["created"])
+        self.say(f"bootstrap admin: {'created' if created else 'already there'}")
+        return created
+
+    def summary(self, url: str, outputs: dict[str, str]) -> None:
+        zone = self.session.client("route53").get_hosted_zone(Id=outputs["HostedZoneId"])
+        servers = zone.get("DelegationSet", {}).get("NameServers", [])
+        self.say(f"\nOnezone provider registry ({self.stage}) is up: {url.rstrip('/')}/api/v3/onezone")
+        self.say(f"Delegate {outputs['ZoneDomain']} to these name servers (NS records at its parent):")
+        for server in servers:
+            self.say(f"  {server}")
+        self.say(f"Alarms notify the SNS topic {outputs['AlarmTopicArn']} (subscribe with ALARM_EMAIL=...).")
+        self.say(f"The admin's password: make admin-password STAGE={self.stage}")
+
+    def deploy(self, parameters: dict[str, str]) -> None:
+        outputs = self.infra(parameters)
+        self.settings(outputs)
+        self.functions()
+        url = self.api(outputs)
+        self.admin()
+        self.summary(url, outputs)
+
+    def undeploy(self) -> None:
+        self.chalice(["delete", "--stage", self.stage])
+        self.say(
+            f"Functions and REST API of {self.stage} removed. Kept: the infra stack {self.stack} - its "
+            "DynamoDB tables, Route 53 zone and secrets (Retain), log groups and alarms - so a later "
+            "`make deploy` finds the data again. To remove those too, delete the stack; the tables, zone "
+            "and secrets then stay (Retain) and must be deleted by hand."
+        )
+
+    def admin_password(self) -> str:
+        described = self._described(self.session.client("cloudformation"))
+        if described is None:
+            raise SystemExit(f"no infra stack {self.stack}: deploy first")
+        [secret] = [o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == "AdminPasswordSecretName"]
+        text = str(self.session.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"])
+        try:
+            return str(json.loads(text)["password"])
+        except (ValueError, KeyError, TypeError):
+            return text
+
+
+def parameters_of(args: argparse.Namespace) -> dict[str, str]:
+    chosen = {
+        "Stage": args.stage,
+        "ZoneDomain": args.zone_domain,
+        "ExistingHostedZoneId": args.existing_hosted_zone_id,
+        "AlarmEmail": args.alarm_email,
+        "LogRetentionDays": args.log_retention_days,
+        "ApiThrottleRate": args.throttle_rate,
+        "ApiThrottleBurst": args.throttle_burst,
+    }
+    return {name: str(value) for name, value in chosen.items() if value is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    deploy = commands.add_parser("deploy", help="create or update everything")
+    undeploy = commands.add_parser("undeploy", help="remove the functions and the API")
+    password = commands.add_parser("admin-password", help="print the bootstrap admin's password")
+    for command in (deploy, undeploy, password):
+        command.add_argument("--stage", required=True, choices=STAGES)
+        command.add_argument("--region", help="default: boto3's (AWS_REGION, the profile's)")
+    deploy.add_argument("--zone-domain", required=True, help="the Onezone domain, e.g. onezone.example.com")
+    deploy.add_argument("--existing-hosted-zone-id", help="adopt this Route 53 zone instead of creating one")
+    deploy.add_argument("--alarm-email", help="subscribe this address to the alarms")
+    deploy.add_argument("--log-retention-days", type=int, help="default 90")
+    deploy.add_argument("--throttle-rate", type=int, help="API requests per second (default 50)")
+    deploy.add_argument("--throttle-burst", type=int, help="API burst (default 100)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.region:
+        os.environ["AWS_DEFAULT_REGION"] = args.region  # for `chalice deploy` too
+    session = boto3.session.Session(region_name=args.region)
+    if session.region_name is None:
+        raise SystemExit("no AWS region: pass REGION=... or configure one (AWS_REGION, your profile)")
+    os.environ.setdefault("AWS_DEFAULT_REGION", session.region_name)
+    deployment = Deployment(stage=args.stage, session=session)
+    if args.command == "deploy":
+        deployment.deploy(parameters_of(args))
+    elif args.command == "undeploy":
+        deployment.undeploy()
+    else:
+        print(deployment.admin_password())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
