@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib import dns
 from chalicelib.auth import require_privilege
 from chalicelib.context import Context
+from chalicelib.dns import records, transitions
 from chalicelib.errors import OnedataError
 from chalicelib.provider_details import existing
 from chalicelib.store import clusters as cluster_store
@@ -38,12 +38,12 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
         ops += [user_store.leave_cluster_op(ctx, user_id, provider_id) for user_id in sorted(cluster.members)]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
-    with dns.transition(
+    with transitions.transition(
         ctx,
-        dns.provider_records(ctx, provider),
+        records.provider_records(ctx, provider),
         [],
         reference=provider_id,
-        settled=lambda: dns.stored_records(ctx, provider_id),
+        settled=lambda: transitions.stored_records(ctx, provider_id),
     ):
         try:
             db.transact(ctx.aws.dynamodb, ops)

@@ -9,8 +9,8 @@ releases the reservation.
 
 from __future__ import annotations
 
-from chalicelib import dns
 from chalicelib.context import Context
+from chalicelib.dns import names, records, transitions
 from chalicelib.errors import OnedataError
 from chalicelib.models import DomainConfig, UpdateDomainConfigRequest
 from chalicelib.store import db, identifiers
@@ -30,21 +30,21 @@ def describe(provider: ProviderRecord) -> DomainConfig:
 
 def update(ctx: Context, provider: ProviderRecord, body: bytes | None) -> None:
     data = parse_json_object(body)
-    dns.require_support(ctx, data)
+    names.require_support(ctx, data)
     request = validate(UpdateDomainConfigRequest, data)
     changed = _changed(ctx, provider, request)
     new_subdomain = changed.subdomain if changed.subdomainDelegation else None
     moving = new_subdomain is not None and new_subdomain != provider.subdomain
     if new_subdomain:
-        dns.check_subdomain(ctx, new_subdomain)
+        names.check_subdomain(ctx, new_subdomain)
     with (
-        dns.reserved(ctx, new_subdomain if moving else None, provider.providerId),
-        dns.transition(
+        transitions.reserved(ctx, new_subdomain if moving else None, provider.providerId),
+        transitions.transition(
             ctx,
-            dns.provider_records(ctx, provider),
-            dns.provider_records(ctx, changed),
+            records.provider_records(ctx, provider),
+            records.provider_records(ctx, changed),
             provider.providerId,
-            settled=lambda: dns.stored_records(ctx, provider.providerId),
+            settled=lambda: transitions.stored_records(ctx, provider.providerId),
         ),
     ):
         _commit(ctx, provider, changed, moving)
@@ -57,7 +57,7 @@ def _changed(ctx: Context, provider: ProviderRecord, request: UpdateDomainConfig
             update={
                 "subdomainDelegation": True,
                 "subdomain": subdomain,
-                "domain": dns.fqdn(ctx, subdomain),
+                "domain": names.fqdn(ctx, subdomain),
                 "opWorkerIpAddresses": request.worker_ips,
             }
         )

@@ -24,9 +24,10 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from chalicelib import dns, observability
+from chalicelib import observability
 from chalicelib.config import RegistrationPolicy
 from chalicelib.context import Context
+from chalicelib.dns import names, records, transitions
 from chalicelib.errors import OnedataError
 from chalicelib.models import RegisterProviderRequest, RegisterProviderResponse
 from chalicelib.store import clusters as cluster_store
@@ -75,13 +76,13 @@ def _register(ctx: Context, body: bytes | None, source_ip: str | None) -> Regist
     """Nobody is authenticated: the invite's `consumer` caveats cannot hold, its `ip`/`geo`
     caveats are checked against the request's source address."""
     data = parse_json_object(body)
-    dns.require_support(ctx, data)
+    names.require_support(ctx, data)
     request = validate(RegisterProviderRequest, data)
     if request.subdomainDelegation:
-        dns.check_length(ctx, request.subdomain or "")
+        names.check_length(ctx, request.subdomain or "")
     invite = _usable_invite(ctx, request.token, source_ip)
     if request.subdomainDelegation:
-        dns.check_subdomain(ctx, request.subdomain or "")
+        names.check_subdomain(ctx, request.subdomain or "")
     return _create(ctx, request, invite)
 
 
@@ -131,8 +132,8 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: Invite) -> R
         createdAt=now,
     )
     with (
-        dns.reserved(ctx, provider.subdomain, provider_id),
-        dns.transition(ctx, [], dns.provider_records(ctx, provider), reference=provider_id),
+        transitions.reserved(ctx, provider.subdomain, provider_id),
+        transitions.transition(ctx, [], records.provider_records(ctx, provider), reference=provider_id),
     ):
         _commit(ctx, invite, provider, cluster, root_token)
     log.info("registered provider %s (admin %s, domain %s)", provider_id, admin_id, provider.domain)
@@ -151,7 +152,7 @@ def _provider_record(
         adminEmail=request.adminEmail,
         subdomainDelegation=delegated,
         subdomain=request.subdomain if delegated else None,
-        domain=dns.fqdn(ctx, request.subdomain or "") if delegated else request.domain or "",
+        domain=names.fqdn(ctx, request.subdomain or "") if delegated else request.domain or "",
         opWorkerIpAddresses=request.worker_ips,
         opWorkerPort=request.opWorkerPort,
         oneS3IpAddresses=request.oneS3IpAddresses or [],

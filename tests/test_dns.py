@@ -5,7 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from chalicelib import context, dns
+from chalicelib import context
+from chalicelib.dns import names, records, route53, transitions
 from chalicelib.errors import OnedataError
 
 
@@ -15,22 +16,22 @@ def zone_records(zone_id: str) -> dict[str, list[str]]:
 
 
 def test_record_sets_for_workers_and_ones3(stack_env: dict[str, str]) -> None:
-    records = dns.record_sets(context.current(), "krk", ["192.0.2.1"], ["192.0.2.9"])
-    assert records == [
-        dns.RecordSet("krk.onezone.test.", ("192.0.2.1",)),
-        dns.RecordSet("s3.krk.onezone.test.", ("192.0.2.9",)),
+    krk = records.record_sets(context.current(), "krk", ["192.0.2.1"], ["192.0.2.9"])
+    assert krk == [
+        records.RecordSet("krk.onezone.test.", ("192.0.2.1",)),
+        records.RecordSet("s3.krk.onezone.test.", ("192.0.2.9",)),
     ]
 
 
 def test_services_without_ips_get_no_record(stack_env: dict[str, str]) -> None:
-    assert dns.record_sets(context.current(), "krk", [], []) == []
-    assert dns.record_sets(context.current(), "krk", [], ["192.0.2.9"]) == [
-        dns.RecordSet("s3.krk.onezone.test.", ("192.0.2.9",))
+    assert records.record_sets(context.current(), "krk", [], []) == []
+    assert records.record_sets(context.current(), "krk", [], ["192.0.2.9"]) == [
+        records.RecordSet("s3.krk.onezone.test.", ("192.0.2.9",))
     ]
 
 
 def test_change_batch_shape() -> None:
-    batch = dns.change_batch([("UPSERT", dns.RecordSet("a.z.", ("192.0.2.1", "192.0.2.2")))], ttl=120)
+    batch = records.change_batch([("UPSERT", records.RecordSet("a.z.", ("192.0.2.1", "192.0.2.2")))])
     assert batch["Changes"] == [
         {
             "Action": "UPSERT",
@@ -46,47 +47,47 @@ def test_change_batch_shape() -> None:
 
 def test_upsert_then_delete_round_trip(stack_env: dict[str, str]) -> None:
     ctx = context.current()
-    records = dns.record_sets(ctx, "krk", ["192.0.2.1", "192.0.2.2"], [])
-    dns.upsert(ctx, records)
+    krk = records.record_sets(ctx, "krk", ["192.0.2.1", "192.0.2.2"], [])
+    route53.upsert(ctx, krk)
     assert zone_records(stack_env["HOSTED_ZONE_ID"])["krk.onezone.test."] == ["192.0.2.1", "192.0.2.2"]
-    dns.delete(ctx, records)
+    route53.delete(ctx, krk)
     assert "krk.onezone.test." not in zone_records(stack_env["HOSTED_ZONE_ID"])
-    dns.delete(ctx, records)  # already gone: not an error
+    route53.delete(ctx, krk)  # already gone: not an error
 
 
 def test_upsert_replaces_a_stale_record(stack_env: dict[str, str]) -> None:
     # Only the subdomain's reservation holder writes its records, so a leftover of a crashed
     # attempt is simply replaced.
     ctx = context.current()
-    dns.upsert(ctx, dns.record_sets(ctx, "krk", ["192.0.2.1"], []))
-    dns.upsert(ctx, dns.record_sets(ctx, "krk", ["192.0.2.66"], []))
+    route53.upsert(ctx, records.record_sets(ctx, "krk", ["192.0.2.1"], []))
+    route53.upsert(ctx, records.record_sets(ctx, "krk", ["192.0.2.66"], []))
     assert zone_records(stack_env["HOSTED_ZONE_ID"])["krk.onezone.test."] == ["192.0.2.66"]
 
 
 def test_changes_delete_what_goes_and_upsert_what_changes() -> None:
     kept, moved_old, moved_new = (
-        dns.RecordSet("a.z.", ("192.0.2.1",)),
-        dns.RecordSet("b.z.", ("192.0.2.2",)),
-        dns.RecordSet("b.z.", ("192.0.2.3",)),
+        records.RecordSet("a.z.", ("192.0.2.1",)),
+        records.RecordSet("b.z.", ("192.0.2.2",)),
+        records.RecordSet("b.z.", ("192.0.2.3",)),
     )
-    gone, added = dns.RecordSet("c.z.", ("192.0.2.4",)), dns.RecordSet("d.z.", ("192.0.2.5",))
-    assert dns.changes([kept, moved_old, gone], [kept, moved_new, added]) == [
+    gone, added = records.RecordSet("c.z.", ("192.0.2.4",)), records.RecordSet("d.z.", ("192.0.2.5",))
+    assert records.changes([kept, moved_old, gone], [kept, moved_new, added]) == [
         ("DELETE", gone),
         ("UPSERT", moved_new),
         ("UPSERT", added),
     ]
-    assert dns.changes([kept], [kept]) == []
+    assert records.changes([kept], [kept]) == []
 
 
 def test_transition_switches_back_when_the_block_fails(stack_env: dict[str, str]) -> None:
     ctx = context.current()
-    old = dns.record_sets(ctx, "krk", ["192.0.2.1"], [])
-    new = dns.record_sets(ctx, "waw", ["192.0.2.9"], ["192.0.2.10"])
-    dns.upsert(ctx, old)
+    old = records.record_sets(ctx, "krk", ["192.0.2.1"], [])
+    new = records.record_sets(ctx, "waw", ["192.0.2.9"], ["192.0.2.10"])
+    route53.upsert(ctx, old)
     seen: list[set[str]] = []
 
     def failing_transaction() -> None:
-        with dns.transition(ctx, old, new, reference="r"):
+        with transitions.transition(ctx, old, new, reference="r"):
             seen.append(set(zone_records(stack_env["HOSTED_ZONE_ID"])))
             raise KeyError("the transaction failed")
 
@@ -100,7 +101,7 @@ def test_failed_switch_back_is_logged_and_the_original_error_wins(
     stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     ctx = context.current()
-    records = dns.record_sets(ctx, "krk", ["192.0.2.1"], [])
+    krk = records.record_sets(ctx, "krk", ["192.0.2.1"], [])
     real = ctx.aws.route53.change_resource_record_sets
     calls: list[object] = []
 
@@ -113,7 +114,7 @@ def test_failed_switch_back_is_logged_and_the_original_error_wins(
     monkeypatch.setattr(ctx.aws.route53, "change_resource_record_sets", fail_after_first)
 
     def failing_transaction() -> None:
-        with dns.transition(ctx, [], records, reference="ref-1"):
+        with transitions.transition(ctx, [], krk, reference="ref-1"):
             raise KeyError("the transaction failed")
 
     with pytest.raises(KeyError):
@@ -126,14 +127,14 @@ def test_reserved_labels_are_occupied(stack_env: dict[str, str], monkeypatch: py
     monkeypatch.setenv("RESERVED_SUBDOMAINS", "www, api")
     context.reset()
     with pytest.raises(OnedataError) as raised:
-        dns.check_subdomain(context.current(), label)
+        names.check_subdomain(context.current(), label)
     assert raised.value.id == "badValueIdentifierOccupied"
 
 
 def test_names_too_long_for_dns_are_bad_subdomains(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZONE_DOMAIN", ("z" * 60 + ".") * 3 + "test")  # 187 characters
     context.reset()
-    dns.check_subdomain(context.current(), "a" * 50)
+    names.check_subdomain(context.current(), "a" * 50)
     with pytest.raises(OnedataError) as raised:
-        dns.check_subdomain(context.current(), "a" * 63)
+        names.check_subdomain(context.current(), "a" * 63)
     assert raised.value.id == "badValueSubdomain"

@@ -228,7 +228,7 @@ def test_dns_left_inconsistent_is_counted(
     counted = [name for name, _ in metrics(printed)]
     assert "DnsLeftInconsistent" in counted
     [inconsistent] = [line for line in lines(printed) if "DNS LEFT INCONSISTENT" in line.get("message", "")]
-    assert (inconsistent["level"], inconsistent["name"]) == ("ERROR", "chalicelib.dns")
+    assert (inconsistent["level"], inconsistent["name"]) == ("ERROR", "chalicelib.dns.transitions")
 
 
 def test_the_local_run_logs_json_lines_for_every_request(local: LocalRun) -> None:

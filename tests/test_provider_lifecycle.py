@@ -12,7 +12,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import context, deregistration, dns, domain_config, provider_details
+from chalicelib import context, deregistration, domain_config, provider_details
+from chalicelib.dns import names, records, route53, transitions
 from chalicelib.errors import OnedataError
 from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
@@ -862,7 +863,7 @@ def test_losing_a_domain_config_race_to_deregistration_leaves_no_records(
 ) -> None:
     """An IP change whose transaction finds the provider deregistered meanwhile: the new records
     it wrote must go, and the old ones must not come back."""
-    real_check = dns.check_subdomain
+    real_check = names.check_subdomain
 
     def deregistered_meanwhile(ctx: Any, subdomain: str) -> None:
         real_check(ctx, subdomain)
@@ -871,7 +872,7 @@ def test_losing_a_domain_config_race_to_deregistration_leaves_no_records(
             deregistration.deregister(ctx, stored)
 
     strict_route53()
-    monkeypatch.setattr(dns, "check_subdomain", deregistered_meanwhile)
+    monkeypatch.setattr(names, "check_subdomain", deregistered_meanwhile)
     body = {"subdomainDelegation": True, "subdomain": "krk", "opWorkerIpAddresses": ["192.0.2.7"]}
     response = patch_domain(api, krk, body)
     assert response.status_code == 503
@@ -915,42 +916,42 @@ def test_deleting_records_of_which_one_is_gone_deletes_the_others(stack_env: dic
     the upserts of the batch must still happen."""
     ctx = context.current()
     refusals = strict_route53()
-    krk = dns.record_sets(ctx, "krk", ["192.0.2.1"], ["192.0.2.9"])
-    dns.upsert(ctx, krk)
-    dns.delete(ctx, krk[1:])  # the s3 record is gone already
-    waw = dns.record_sets(ctx, "waw", ["192.0.2.7"], [])
-    dns.replace(ctx, krk, waw)
+    krk = records.record_sets(ctx, "krk", ["192.0.2.1"], ["192.0.2.9"])
+    route53.upsert(ctx, krk)
+    route53.delete(ctx, krk[1:])  # the s3 record is gone already
+    waw = records.record_sets(ctx, "waw", ["192.0.2.7"], [])
+    route53.replace(ctx, krk, waw)
     assert zone_a_records(stack_env["HOSTED_ZONE_ID"]) == {"waw.onezone.test.": ["192.0.2.7"]}
     # Refused in the batch, then once more on its own: the only deletion that did not happen.
     gone = "Tried to delete resource record set [name='s3.krk.onezone.test.', type='A'] but it was not found"
     assert refusals == [gone, gone]
-    dns.delete(ctx, krk + waw)
+    route53.delete(ctx, krk + waw)
     assert zone_a_records(stack_env["HOSTED_ZONE_ID"]) == {}
     # A record whose values differ is somebody else's (or stale): that is an error, not "gone".
-    dns.upsert(ctx, dns.record_sets(ctx, "krk", ["203.0.113.1"], []))
+    route53.upsert(ctx, records.record_sets(ctx, "krk", ["203.0.113.1"], []))
     with pytest.raises(ClientError):
-        dns.delete(ctx, krk[:1])
+        route53.delete(ctx, krk[:1])
     assert zone_a_records(stack_env["HOSTED_ZONE_ID"]) == {"krk.onezone.test.": ["203.0.113.1"]}
 
 
 def test_transition_settles_on_what_the_store_says(stack_env: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
     ctx = context.current()
-    old = dns.record_sets(ctx, "krk", ["192.0.2.1"], [])
-    new = dns.record_sets(ctx, "waw", ["192.0.2.7"], [])
-    settled = dns.record_sets(ctx, "gdn", ["192.0.2.8"], [])
+    old = records.record_sets(ctx, "krk", ["192.0.2.1"], [])
+    new = records.record_sets(ctx, "waw", ["192.0.2.7"], [])
+    settled = records.record_sets(ctx, "gdn", ["192.0.2.8"], [])
     zone = stack_env["HOSTED_ZONE_ID"]
 
     def fail_within(**settle: Any) -> None:
-        with pytest.raises(KeyError), dns.transition(ctx, old, new, reference="r-1", **settle):
+        with pytest.raises(KeyError), transitions.transition(ctx, old, new, reference="r-1", **settle):
             raise KeyError("transaction cancelled")
 
-    dns.upsert(ctx, old)
+    route53.upsert(ctx, old)
     fail_within(settled=lambda: settled)
     assert zone_a_records(zone) == {"gdn.onezone.test.": ["192.0.2.8"]}
 
-    dns.replace(ctx, settled, old)
+    route53.replace(ctx, settled, old)
 
-    def unreadable() -> list[dns.RecordSet]:
+    def unreadable() -> list[records.RecordSet]:
         raise RuntimeError("DynamoDB is down")
 
     fail_within(settled=unreadable)  # cannot tell: the records it had come back
@@ -959,4 +960,4 @@ def test_transition_settles_on_what_the_store_says(stack_env: dict[str, str], ca
 
     fail_within()  # no store to ask (registration): back to `old`
     assert zone_a_records(zone) == {"krk.onezone.test.": ["192.0.2.1"]}
-    assert dns.stored_records(ctx, "no-such-provider") == []
+    assert transitions.stored_records(ctx, "no-such-provider") == []

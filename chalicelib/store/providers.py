@@ -10,6 +10,13 @@ from chalicelib.context import Context
 from chalicelib.store import db
 
 
+class TxtRecord(BaseModel):
+    """A TXT record the provider asked for under its subdomain (ACME DNS-01 challenges)."""
+
+    content: str
+    ttl: int
+
+
 class ProviderRecord(BaseModel):
     providerId: str
     name: str
@@ -26,6 +33,7 @@ class ProviderRecord(BaseModel):
     rootTokenId: str
     adminUserId: str
     createdAt: int
+    txtRecords: dict[str, TxtRecord] = {}  # by label under the subdomain
 
 
 TABLE = db.Table("providers_table", "providerId", ProviderRecord)

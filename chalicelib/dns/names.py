@@ -1,0 +1,70 @@
+"""Names in the zone: which subdomains a provider may hold, and which record names are the
+registry's to write.
+
+The registry writes, for a subdomain label `<sub>` a provider could hold: `<sub>` (A), `s3.<sub>`
+(A) and `<name>.<sub>` (TXT, `<name>` one label other than `s3`). Everything else in the zone -
+the apex, NS/SOA, deeper names, labels the zone reserves (`ns`, `ns<digits>`, the stage's
+`RESERVED_SUBDOMAINS`: the place for an operator's own records) - is never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.context import Context
+from chalicelib.errors import OnedataError
+
+MAX_FQDN_LENGTH = 253
+ONES3_LABEL = "s3"
+_RESERVED = re.compile(r"ns\d*")
+# A TXT record's own label: underscores allowed (`_acme-challenge`), as in service names.
+_TXT_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def fqdn(ctx: Context, subdomain: str) -> str:
+    """The provider's domain under delegation (without the trailing dot)."""
+    return f"{subdomain}.{ctx.settings.zone_domain}".lower()
+
+
+def is_reserved(ctx: Context, label: str) -> bool:
+    """A label the zone keeps for itself: no provider may hold it, the reconciler never looks."""
+    return bool(_RESERVED.fullmatch(label)) or label in ctx.settings.reserved_subdomains
+
+
+def require_support(ctx: Context, data: Mapping[str, Any]) -> None:
+    """A body asking for delegation where this Onezone offers none: Onezone checks this first,
+    before any other key of the body."""
+    if not ctx.settings.subdomain_delegation_supported and str(data.get("subdomainDelegation")).lower() == "true":
+        raise OnedataError("subdomainDelegationNotSupported")
+
+
+def check_length(ctx: Context, subdomain: str) -> None:
+    """Reject a subdomain whose record names would be too long for DNS in this zone. A bad value
+    like any other: registration reports it before looking at the token, as Onezone does."""
+    if len(f"{ONES3_LABEL}.{fqdn(ctx, subdomain)}") > MAX_FQDN_LENGTH:
+        raise OnedataError("badValueSubdomain")
+
+
+def check_subdomain(ctx: Context, subdomain: str) -> None:
+    """Reject labels the zone reserves for itself and names too long for DNS."""
+    check_length(ctx, subdomain)
+    if is_reserved(ctx, subdomain):
+        raise OnedataError("badValueIdentifierOccupied", key="subdomain")
+
+
+def txt_label(ctx: Context, subdomain: str, name: str) -> str:
+    """A TXT record's name under a provider's subdomain, lower-cased: one label, not the
+    provider's own `s3.` name, and short enough for DNS; `badData` (key `recordName`) otherwise."""
+    label = name.lower()
+    problem = None
+    if not _TXT_LABEL.fullmatch(label):
+        problem = "one DNS label of letters, digits, '-' and '_' (at most 63)"
+    elif label == ONES3_LABEL:
+        problem = f"'{ONES3_LABEL}' is the provider's own OneS3 name"
+    elif len(f"{label}.{fqdn(ctx, subdomain)}") > MAX_FQDN_LENGTH:
+        problem = f"the record's name would exceed {MAX_FQDN_LENGTH} characters"
+    if problem:
+        raise OnedataError("badData", key="recordName", hint=problem)
+    return label
