@@ -31,6 +31,7 @@ from chalicelib import (
     provider_details,
     providers,
     token_checks,
+    txt_records,
     user_tokens,
     users,
     zone,
@@ -54,6 +55,7 @@ from chalicelib.models import (
     ProviderList,
     RegisterProviderRequest,
     RegisterProviderResponse,
+    SetDnsTxtRecordRequest,
     TokenIdList,
     TokenInfo,
     TokenResponse,
@@ -322,6 +324,34 @@ def get_provider_domain_config() -> Response:
 def update_provider_domain_config() -> Response:
     provider = _provider()
     domain_config.update(context.current(), provider, _request().raw_body)
+    return ok(None, status=204)
+
+
+@route(
+    "/provider/dns_txt_record/{record_name}",
+    "PUT",
+    "setProviderDnsTxtRecord",
+    "Create or replace a TXT record <record_name>.<subdomain> (ACME DNS-01); needs subdomain delegation.",
+    request=SetDnsTxtRecordRequest,
+    status=204,
+    api=("create provider.{client}.dns_txt_record,{record_name}:private",),
+)
+def set_provider_dns_txt_record(record_name: str) -> Response:
+    provider = _provider()
+    txt_records.put(context.current(), provider, record_name, _request().raw_body)
+    return ok(None, status=204)
+
+
+@route(
+    "/provider/dns_txt_record/{record_name}",
+    "DELETE",
+    "removeProviderDnsTxtRecord",
+    "Remove a TXT record <record_name>.<subdomain>.",
+    status=204,
+    api=("delete provider.{client}.dns_txt_record,{record_name}:private",),
+)
+def remove_provider_dns_txt_record(record_name: str) -> Response:
+    txt_records.remove(context.current(), _provider(), record_name)
     return ok(None, status=204)
 
 

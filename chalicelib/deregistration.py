@@ -30,7 +30,7 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
     provider_id = provider.providerId
     cluster = cluster_store.TABLE.get(ctx, provider_id)
     ops: list[db.TransactItem] = [
-        provider_store.TABLE.delete_op(ctx, provider_id),
+        provider_store.TABLE.delete_op(ctx, provider_id, expected={"dnsRevision": provider.dnsRevision}),
         token_store.TABLE.delete_op(ctx, provider.rootTokenId),
     ]
     if cluster is not None:
@@ -48,8 +48,10 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
         try:
             db.transact(ctx.aws.dynamodb, ops)
         except db.Cancelled:
-            # Someone deregistered it (or changed it) first; our view of it is stale.
-            raise OnedataError("notFound") from None
+            # Our view of it is stale: someone deregistered it first, or changed its DNS meanwhile.
+            if provider_store.TABLE.get(ctx, provider_id) is None:
+                raise OnedataError("notFound") from None
+            raise OnedataError("temporaryFailure", headers={"Retry-After": "1"}) from None
     log.info("deregistered provider %s", provider_id)
 
 

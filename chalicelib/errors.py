@@ -120,6 +120,11 @@ CATALOGUE: dict[str, tuple[int, str]] = {
         "The subject of this token is not (or no longer) authorized to issue such invitations.",
     ),
     "inviteTokenTargetIdInvalid": (400, "The target id of this invite token is not valid: {id}."),
+    "limitReached": (400, "The limit for {resourceDescription} has been reached: {limit}."),
+}
+# Descriptions that change when an optional detail is given, as ctool renders them.
+WITH_DETAIL: dict[tuple[str, str], str] = {
+    ("badData", "hint"): 'Bad value provided for "{key}": {hint}.',
 }
 
 
@@ -142,6 +147,7 @@ class OnedataError(Exception):
             raise KeyError(f"unknown Onedata error id {error_id!r}")
         self.id = error_id
         self.status, template = CATALOGUE[error_id]
+        template = next((t for (i, d), t in WITH_DETAIL.items() if i == error_id and d in details), template)
         self.details = details
         self.headers = headers or {}
         self.description = description or template.format_map({k: _describe(v) for k, v in details.items()})

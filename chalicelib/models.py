@@ -27,6 +27,8 @@ from chalicelib.validation import (
     Port,
     RequestModel,
     Subdomain,
+    Ttl,
+    TxtString,
     as_boolean,
     invalid,
     require_string,
@@ -409,6 +411,18 @@ class DomainConfig(BaseModel):
 
 class UpdateDomainConfigRequest(DelegationRequest):
     """`PATCH /provider/domain_config`."""
+
+
+# Onezone's default TTL of a provider's TXT records (`dns_txt_ttl`).
+DEFAULT_TXT_TTL = 120
+
+
+class SetDnsTxtRecordRequest(RequestModel):
+    """`PUT /provider/dns_txt_record/{record_name}`: Onezone's `dns_txt_record` aspect."""
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("content",)
+    content: TxtString
+    ttl: Ttl = DEFAULT_TXT_TTL
 
 
 class ClusterList(BaseModel):

@@ -137,6 +137,31 @@ def _integer(value: Any, info: ValidationInfo) -> int:
     return int(number)
 
 
+MAX_TTL = 2**31 - 1  # Route 53's upper bound for a record's TTL, in seconds
+MAX_TXT_STRING = 255  # one DNS character-string
+_PRINTABLE_ASCII = re.compile(r"[ -~]+")
+
+
+def _ttl(value: Any, info: ValidationInfo) -> int:
+    ttl = _integer(value, info)
+    if ttl < 0:
+        raise invalid("badValueTooLow", key=info.field_name, limit=0)
+    if ttl > MAX_TTL:
+        raise invalid("badValueTooHigh", key=info.field_name, limit=MAX_TTL)
+    return ttl
+
+
+def _txt_string(value: Any, info: ValidationInfo) -> str:
+    """One DNS character-string of printable ASCII: what Route 53 serves back exactly as it was
+    written (other bytes it would hold as `\\ddd` escapes, which no ACME value needs)."""
+    text = _non_empty_string(value, info)
+    if len(text) > MAX_TXT_STRING:
+        raise invalid("badValueTextTooLarge", key=info.field_name, limit=MAX_TXT_STRING)
+    if not _PRINTABLE_ASCII.fullmatch(text):
+        raise invalid("badData", key=info.field_name, hint="printable ASCII characters only")
+    return text
+
+
 def in_range(low: float, high: float) -> BeforeValidator:
     """Checks a value already converted by the preceding validator of the same field."""
 
@@ -241,6 +266,12 @@ Boolean = Annotated[
 Latitude = Annotated[float, in_range(-90.0, 90.0), BeforeValidator(_float), _number_schema("number", -90, 90)]
 Longitude = Annotated[float, in_range(-180.0, 180.0), BeforeValidator(_float), _number_schema("number", -180, 180)]
 Port = Annotated[int, in_range(1, 65535), BeforeValidator(_integer), _number_schema("integer", 1, 65535)]
+Ttl = Annotated[int, BeforeValidator(_ttl), _number_schema("integer", 0, MAX_TTL)]
+TxtString = Annotated[
+    str,
+    BeforeValidator(_txt_string),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_TXT_STRING, "pattern": "^[ -~]+$"}),
+]
 IPv4Address = Annotated[str, BeforeValidator(_ipv4_address), WithJsonSchema({"type": "string", "format": "ipv4"})]
 IPv4List = Annotated[
     list[str],

@@ -116,6 +116,20 @@ OPERATIONS: tuple[Operation, ...] = (
         required=("subdomainDelegation",),
     ),
     Operation(
+        "setProviderDnsTxtRecord",
+        "PUT",
+        "/provider/dns_txt_record/{record_name}",
+        "Create or replace a TXT record <record_name>.<subdomain> (ACME DNS-01); needs subdomain delegation.",
+        body=("content", "ttl"),
+        required=("content",),
+    ),
+    Operation(
+        "removeProviderDnsTxtRecord",
+        "DELETE",
+        "/provider/dns_txt_record/{record_name}",
+        "Remove a TXT record <record_name>.<subdomain>.",
+    ),
+    Operation(
         "listProviders", "GET", "/providers", "List providers (oz_providers_list).", query=("limit", "page_token")
     ),
     Operation("getProvider", "GET", "/providers/{provider_id}", "Get a provider's details."),

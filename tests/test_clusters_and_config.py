@@ -8,7 +8,9 @@ import pytest
 
 from chalicelib import context
 from tests.conftest import USER_PASSWORD, Api, error_of
-from tests.test_provider_lifecycle import forged, register_provider, user_access_token
+from tests.provider_helpers import register_provider
+from tests.token_helpers import access_token as user_access_token
+from tests.token_helpers import forged
 
 
 def test_user_clusters_follow_registrations_and_deregistrations(api: Api) -> None:

@@ -79,8 +79,9 @@ class Live:
                 "token": self.registration_token(),
                 "name": "Fuzzed provider",
                 "adminEmail": "ops@example.com",
-                "subdomainDelegation": False,
-                "domain": "fuzz.example.com",
+                "subdomainDelegation": True,  # so its TXT records can be set
+                "subdomain": "fuzz",
+                "ipList": ["192.0.2.1"],
             }
             registered = self.api.call("POST", "/providers", body=body)
             assert registered.status_code == 200, registered.body
@@ -98,6 +99,8 @@ class Live:
             return self.other_user_id
         if name in ("provider_id", "cluster_id"):
             return self.live_provider()[0]  # a provider's cluster has the provider's id
+        if name == "record_name":
+            return "_acme-challenge"
         assert name == "token_id", name
         return self.named_token_id()
 
@@ -189,6 +192,8 @@ REACHED = {
     "PATCH /provider": {204, 400},
     "DELETE /provider": {204},
     "GET /provider/domain_config": {200},
+    "PUT /provider/dns_txt_record/{record_name}": {204, 400},
+    "DELETE /provider/dns_txt_record/{record_name}": {204},
     "GET /providers": {200},
     "GET /providers/{provider_id}": {200, 404},
     "DELETE /providers/{provider_id}": {204, 404},

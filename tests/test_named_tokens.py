@@ -14,7 +14,7 @@ from chalicelib import context
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
 from tests.conftest import USER_PASSWORD, Api, error_of
-from tests.test_provider_lifecycle import register_provider, scan
+from tests.provider_helpers import register_provider, scan
 from tests.token_helpers import forged, identifier_of, macaroon_of
 
 INVITE = {"inviteToken": {"inviteType": "registerOneprovider"}}

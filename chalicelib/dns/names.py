@@ -54,17 +54,18 @@ def check_subdomain(ctx: Context, subdomain: str) -> None:
         raise OnedataError("badValueIdentifierOccupied", key="subdomain")
 
 
-def txt_label(ctx: Context, subdomain: str, name: str) -> str:
-    """A TXT record's name under a provider's subdomain, lower-cased: one label, not the
-    provider's own `s3.` name, and short enough for DNS; `badData` (key `recordName`) otherwise."""
+def txt_label(name: str) -> str:
+    """A TXT record's label under a provider's subdomain, lower-cased: one DNS label, and not the
+    provider's own `s3.` name."""
     label = name.lower()
-    problem = None
     if not _TXT_LABEL.fullmatch(label):
-        problem = "one DNS label of letters, digits, '-' and '_' (at most 63)"
-    elif label == ONES3_LABEL:
-        problem = f"'{ONES3_LABEL}' is the provider's own OneS3 name"
-    elif len(f"{label}.{fqdn(ctx, subdomain)}") > MAX_FQDN_LENGTH:
-        problem = f"the record's name would exceed {MAX_FQDN_LENGTH} characters"
-    if problem:
-        raise OnedataError("badData", key="recordName", hint=problem)
+        raise OnedataError("badData", key="recordName", hint="one DNS label of letters, digits, '-' and '_'")
+    if label == ONES3_LABEL:
+        raise OnedataError("badValueIdentifierOccupied", key="recordName")
     return label
+
+
+def check_txt_length(ctx: Context, subdomain: str, label: str) -> None:
+    """Reject a TXT label whose record name would be too long for DNS under `subdomain`."""
+    if len(f"{label}.{fqdn(ctx, subdomain)}") > MAX_FQDN_LENGTH:
+        raise OnedataError("badData", key="recordName", hint=f"the record's name exceeds {MAX_FQDN_LENGTH} characters")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import ClientError
@@ -21,8 +21,9 @@ from chalicelib.context import Context
 from chalicelib.dns.records import RecordSet, provider_records
 from chalicelib.dns.route53 import replace
 from chalicelib.errors import OnedataError
-from chalicelib.store import identifiers
+from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
+from chalicelib.store.providers import ProviderRecord
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +128,44 @@ def _switch_back(ctx: Context, new: list[RecordSet], wanted: list[RecordSet], re
             [record.name for record in wanted],
             [record.name for record in new],
         )
+
+
+def update_provider(
+    ctx: Context,
+    old: ProviderRecord,
+    new: ProviderRecord,
+    fields: Iterable[str],
+    also: Iterable[db.TransactItem] = (),
+) -> None:
+    """Write `new`'s `fields` over the provider stored as `old` (and the `also` items) in one
+    transaction, moving its records in a DNS transition around it.
+
+    The write holds only if the provider's `dnsRevision` is still the one `old` was read with, and
+    bumps it: of two concurrent changes to the same provider's DNS, the later one fails with a
+    retryable `temporaryFailure`, and its transition leaves the zone as the winner left it.
+    A change that changes nothing writes nothing.
+    """
+    fields, also = set(fields), list(also)
+    changes = new.model_dump(mode="json", include=fields)
+    if changes == old.model_dump(mode="json", include=fields) and not also:
+        return
+    ops = [
+        provider_store.TABLE.update_op(
+            ctx,
+            old.providerId,
+            {**changes, "dnsRevision": old.dnsRevision + 1},
+            expected={"dnsRevision": old.dnsRevision},
+        ),
+        *also,
+    ]
+    with transition(
+        ctx,
+        provider_records(ctx, old),
+        provider_records(ctx, new),
+        old.providerId,
+        settled=lambda: stored_records(ctx, old.providerId),
+    ):
+        try:
+            db.transact(ctx.aws.dynamodb, ops)
+        except db.Cancelled:
+            raise OnedataError("temporaryFailure", headers={"Retry-After": "1"}) from None

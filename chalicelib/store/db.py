@@ -150,13 +150,18 @@ class Table(Generic[Record]):
             }
         }
 
-    def delete_op(self, ctx: Context, key_value: str) -> TransactItem:
-        """Delete the item; the transaction fails if it is already gone (someone else won)."""
+    def delete_op(self, ctx: Context, key_value: str, expected: Mapping[str, Any] | None = None) -> TransactItem:
+        """Delete the item; the transaction fails if it is already gone (someone else won), or
+        no longer holds the `expected` values."""
+        names: dict[str, str] = {}
+        values: dict[str, Item] = {}
         return {
             "Delete": {
                 "TableName": self.name(ctx),
                 "Key": self.key_of(key_value),
-                "ConditionExpression": f"attribute_exists({self.key})",
+                "ConditionExpression": self._condition(expected, names, values),
+                **({"ExpressionAttributeNames": names} if names else {}),
+                **({"ExpressionAttributeValues": values} if values else {}),
             }
         }
 
@@ -171,6 +176,20 @@ class Table(Generic[Record]):
         clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(removes)] if removes else [])
         expression = " ".join(clauses)
         values = {f":v{i}": encode_value(value) for i, value in enumerate(changes.values()) if value is not None}
+        return {
+            "Update": {
+                "TableName": self.name(ctx),
+                "Key": self.key_of(key_value),
+                "UpdateExpression": expression,
+                "ConditionExpression": self._condition(expected, names, values),
+                "ExpressionAttributeNames": names,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            }
+        }
+
+    def _condition(self, expected: Mapping[str, Any] | None, names: dict[str, str], values: dict[str, Item]) -> str:
+        """The item exists and holds the `expected` values (None: the attribute is absent);
+        adds the placeholders it uses to `names` and `values`."""
         condition = [f"attribute_exists({self.key})"]
         for i, (name, value) in enumerate((expected or {}).items()):
             names[f"#e{i}"] = name
@@ -179,16 +198,7 @@ class Table(Generic[Record]):
             else:
                 condition.append(f"#e{i} = :e{i}")
                 values[f":e{i}"] = encode_value(value)
-        return {
-            "Update": {
-                "TableName": self.name(ctx),
-                "Key": self.key_of(key_value),
-                "UpdateExpression": expression,
-                "ConditionExpression": " AND ".join(condition),
-                "ExpressionAttributeNames": names,
-                **({"ExpressionAttributeValues": values} if values else {}),
-            }
-        }
+        return " AND ".join(condition)
 
     def key_of(self, key_value: str) -> Item:
         return encode({self.key: key_value})

@@ -18,6 +18,10 @@ class TxtRecord(BaseModel):
 
 
 class ProviderRecord(BaseModel):
+    """A provider as stored. `dnsRevision` counts the writes that change its DNS records (domain
+    configuration, TXT records): each such write is conditional on the revision it read, so two
+    of them never both think they own the zone's state (`chalicelib.dns.transitions`)."""
+
     providerId: str
     name: str
     adminEmail: str
@@ -34,6 +38,7 @@ class ProviderRecord(BaseModel):
     adminUserId: str
     createdAt: int
     txtRecords: dict[str, TxtRecord] = {}  # by label under the subdomain
+    dnsRevision: int = 0
 
 
 TABLE = db.Table("providers_table", "providerId", ProviderRecord)
