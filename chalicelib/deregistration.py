@@ -38,12 +38,15 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
         ops += [user_store.leave_cluster_op(ctx, user_id, provider_id) for user_id in sorted(cluster.members)]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
-    with transitions.transition(
-        ctx,
-        records.provider_records(ctx, provider),
-        [],
-        reference=provider_id,
-        settled=lambda: transitions.stored_records(ctx, provider_id),
+    with (
+        transitions.leased(ctx, provider),
+        transitions.transition(
+            ctx,
+            records.provider_records(ctx, provider),
+            [],
+            reference=provider_id,
+            settled=lambda: transitions.stored_records(ctx, provider_id),
+        ),
     ):
         try:
             db.transact(ctx.aws.dynamodb, ops)

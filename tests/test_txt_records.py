@@ -340,3 +340,29 @@ def test_the_readmes_hook_token_can_set_txt_records_and_nothing_else(api: Api, k
     for method, path in [("GET", "/provider"), ("DELETE", "/provider"), ("GET", "/provider/domain_config")]:
         refused = api.call(method, path, headers=hook)
         assert error_of(refused)["details"]["authError"]["id"] == "tokenCaveatUnverified", path
+
+
+def test_a_record_edited_by_hand_makes_a_deregistration_retry_and_is_repaired(api: Api, krk: Registered) -> None:
+    """Route 53 refuses to delete a record whose values differ from the registry's: a retryable
+    503, the provider still registered, and the zone switched back to what the registry says
+    (the edit repaired), so the retry works."""
+    strict_route53()
+    assert put_txt(api, krk, CHALLENGE, {"content": VALUE}).status_code == 204
+    before = snapshot(api)
+    record = {
+        "Name": "_acme-challenge.krk.onezone.test.",
+        "Type": "TXT",
+        "TTL": 120,
+        "ResourceRecords": [{"Value": '"x"'}],
+    }
+    boto3.client("route53").change_resource_record_sets(
+        HostedZoneId=api.env["HOSTED_ZONE_ID"],
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record}]},
+    )
+    response = api.call("DELETE", "/provider", headers=krk.headers)
+    assert (response.status_code, error_of(response)["id"]) == (503, "temporaryFailure")
+    assert response.headers["Retry-After"] == "1"
+    assert snapshot(api) == before
+    assert api.call("DELETE", "/provider", headers=krk.headers).status_code == 204
+    assert txt_records(api) == {}
+    assert a_records(api) == {}

@@ -130,6 +130,29 @@ def _switch_back(ctx: Context, new: list[RecordSet], wanted: list[RecordSet], re
         )
 
 
+@contextmanager
+def leased(ctx: Context, provider: ProviderRecord) -> Iterator[None]:
+    """Hold the provider's records while the block changes them: one change at a time, and the
+    reconciler keeps off. Taken before Route 53 is touched, dropped by the block's commit, or
+    after it fails (if even that fails, the lease expires like a reservation). If the provider
+    changed since it was read, or another change holds it: a retryable 503; 404 if it is gone."""
+    now = int(time.time())
+    if not provider_store.lease_dns(
+        ctx, provider.providerId, provider.dnsRevision, now, now + identifiers.PENDING_SECONDS
+    ):
+        if provider_store.TABLE.get(ctx, provider.providerId) is None:
+            raise OnedataError("notFound")
+        raise OnedataError("temporaryFailure", headers={"Retry-After": "1"})
+    try:
+        yield
+    except BaseException:
+        try:
+            provider_store.end_dns_lease(ctx, provider.providerId, provider.dnsRevision)
+        except Exception:
+            log.exception("could not drop the DNS lease of provider %s; it expires", provider.providerId)
+        raise
+
+
 def update_provider(
     ctx: Context,
     old: ProviderRecord,
@@ -153,17 +176,20 @@ def update_provider(
         provider_store.TABLE.update_op(
             ctx,
             old.providerId,
-            {**changes, "dnsRevision": old.dnsRevision + 1},
+            {**changes, "dnsRevision": old.dnsRevision + 1, "dnsBusyUntil": None},
             expected={"dnsRevision": old.dnsRevision},
         ),
         *also,
     ]
-    with transition(
-        ctx,
-        provider_records(ctx, old),
-        provider_records(ctx, new),
-        old.providerId,
-        settled=lambda: stored_records(ctx, old.providerId),
+    with (
+        leased(ctx, old),
+        transition(
+            ctx,
+            provider_records(ctx, old),
+            provider_records(ctx, new),
+            old.providerId,
+            settled=lambda: stored_records(ctx, old.providerId),
+        ),
     ):
         try:
             db.transact(ctx.aws.dynamodb, ops)

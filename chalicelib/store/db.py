@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -79,6 +79,17 @@ def conditional_write(call: Callable[..., Any], **request: Any) -> bool:
             return False
         raise
     return True
+
+
+def scan(client: Any, table: str, **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item of `table` (matching `request`'s filter), page after page, read consistently."""
+    request = {"TableName": table, "ConsistentRead": True, **request}
+    while True:
+        response = client.scan(**request)
+        yield from (decode(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 class Cancelled(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,7 +21,8 @@ class TxtRecord(BaseModel):
 class ProviderRecord(BaseModel):
     """A provider as stored. `dnsRevision` counts the writes that change its DNS records (domain
     configuration, TXT records): each such write is conditional on the revision it read, so two
-    of them never both think they own the zone's state (`chalicelib.dns.transitions`)."""
+    of them never both think they own the zone's state (`chalicelib.dns.transitions`).
+    `dnsBusyUntil` tells the DNS reconciler to keep off while such a change is under way."""
 
     providerId: str
     name: str
@@ -39,6 +41,7 @@ class ProviderRecord(BaseModel):
     createdAt: int
     txtRecords: dict[str, TxtRecord] = {}  # by label under the subdomain
     dnsRevision: int = 0
+    dnsBusyUntil: int | None = None  # a change of its records is under way (`lease_dns`)
 
 
 TABLE = db.Table("providers_table", "providerId", ProviderRecord)
@@ -61,3 +64,42 @@ def page(ctx: Context, limit: int, start_after: str | None) -> tuple[list[str], 
     ids = [db.decode(item)["providerId"] for item in response.get("Items", [])]
     last = response.get("LastEvaluatedKey")
     return ids, db.decode(last)["providerId"] if last else None
+
+
+def lease_dns(ctx: Context, provider_id: str, revision: int, now: int, until: int) -> bool:
+    """Take the provider's records for a change until `until` (epoch seconds), provided it is
+    still at `revision` and nobody else holds them; False otherwise (or if it is gone). Written
+    before Route 53 is touched and removed by the write that commits the change: one change of a
+    provider's records at a time, and the reconciler, which reads the zone before the table,
+    never takes a change under way for drift."""
+    return db.conditional_write(
+        ctx.aws.dynamodb.update_item,
+        TableName=TABLE.name(ctx),
+        Key=TABLE.key_of(provider_id),
+        UpdateExpression="SET dnsBusyUntil = :until",
+        ConditionExpression="dnsRevision = :revision AND (attribute_not_exists(dnsBusyUntil) OR dnsBusyUntil < :now)",
+        ExpressionAttributeValues={
+            ":until": db.encode_value(until),
+            ":revision": db.encode_value(revision),
+            ":now": db.encode_value(now),
+        },
+    )
+
+
+def end_dns_lease(ctx: Context, provider_id: str, revision: int) -> None:
+    """Drop the mark of `lease_dns` after a change that failed (a committed change drops it
+    itself); not if the provider moved on meanwhile."""
+    db.conditional_write(
+        ctx.aws.dynamodb.update_item,
+        TableName=TABLE.name(ctx),
+        Key=TABLE.key_of(provider_id),
+        UpdateExpression="REMOVE dnsBusyUntil",
+        ConditionExpression="dnsRevision = :revision",
+        ExpressionAttributeValues={":revision": db.encode_value(revision)},
+    )
+
+
+def scan_all(ctx: Context) -> Iterator[ProviderRecord]:
+    """Every provider, a page at a time, read consistently: a change committed before the scan
+    reached an item is in it."""
+    yield from (ProviderRecord.model_validate(item) for item in db.scan(ctx.aws.dynamodb, TABLE.name(ctx)))
