@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 # `chalice package` needs a region, never credentials.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint package-check bench venv clean deploy undeploy admin-password
+.PHONY: run reconcile test lint package-check bench venv clean deploy undeploy admin-password
 
 venv: $(STAMP)
 
@@ -22,6 +22,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 ## run: moto server + infra stack + bootstrap admin + `chalice local` (Ctrl-C stops all)
 run: venv
 	$(BIN)/python scripts/run_local.py
+
+## reconcile: one DNS reconciler pass against the running `make run` (on AWS:
+##   .venv/bin/chalice invoke -n reconcile_dns --stage prod < infra/reconcile-event.json)
+reconcile: venv
+	$(BIN)/python scripts/reconcile.py
 
 lint: venv
 	$(BIN)/ruff check .

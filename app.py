@@ -15,13 +15,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Response
-from chalice.app import Request
+from chalice import Chalice, Rate, Response
+from chalice.app import CloudWatchEvent, Request
 
 from chalicelib import (
     auth,
     bootstrap,
     clusters,
+    config,
     context,
     deregistration,
     domain_config,
@@ -36,6 +37,7 @@ from chalicelib import (
     users,
     zone,
 )
+from chalicelib.dns import reconciler
 from chalicelib.errors import OnedataError
 from chalicelib.models import (
     ClusterDetails,
@@ -683,3 +685,10 @@ _reject_other_methods()
 def bootstrap_admin(event: dict[str, Any], _lambda_context: Any) -> dict[str, Any]:
     """Run once after deploying: create the admin user from the configured secret."""
     return bootstrap.run(context.current())
+
+
+@app.schedule(Rate(config.reconcile_every_minutes(), unit=Rate.MINUTES), name="reconcile_dns")
+def reconcile_dns(_event: CloudWatchEvent) -> dict[str, int]:
+    """Make Route 53 hold exactly what the registry says (README: "DNS that heals itself").
+    Invoke it by hand with a scheduled event: `infra/reconcile-event.json`."""
+    return reconciler.run(context.current())

@@ -59,6 +59,7 @@ class Settings:
     compatibility_registry_revision: int = COMPATIBILITY_REGISTRY_REVISION
     geoip_asn_database: str | None = None
     geoip_country_database: str | None = None
+    dns_reconcile_rate: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,7 +116,18 @@ class Settings:
             ),
             geoip_asn_database=env.get("GEOIP_ASN_DATABASE") or None,
             geoip_country_database=env.get("GEOIP_COUNTRY_DATABASE") or None,
+            dns_reconcile_rate=integer("DNS_RECONCILE_REQUESTS_PER_SECOND", 4, 1),
         )
+
+
+def reconcile_every_minutes(env: Mapping[str, str] | None = None) -> int:
+    """How often the DNS reconciler runs on AWS (`DNS_RECONCILE_RATE_MINUTES`, default 5). Read
+    when `app.py` is imported - also by `chalice package`/`deploy`, which import it with the
+    stage's environment variables to build the schedule."""
+    raw = (os.environ if env is None else env).get("DNS_RECONCILE_RATE_MINUTES", "5")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"DNS_RECONCILE_RATE_MINUTES must be a whole number of minutes, got {raw!r}")
+    return int(raw)
 
 
 def _list(env: Mapping[str, str], name: str) -> list[str]:

@@ -9,8 +9,8 @@ start; see README "Observability"): every line of the `chalicelib` loggers is on
 
 Metrics use the embedded metric format (`single_metric`: a log line CloudWatch turns into a
 metric, no API call): `ProviderRegistered`, `RegistrationRejected` (by `errorId`), `TokenIssued`,
-`DnsChangeFailed`, `DnsLeftInconsistent`, in the `OnezoneRegistry` namespace with dimension
-`service`.
+`DnsChangeFailed`, `DnsLeftInconsistent`, and the DNS reconciler's counts (`summary`), in the
+`OnezoneRegistry` namespace with dimension `service`.
 
 Nothing secret is ever logged: no token, password, key or `Authorization` header - only ids.
 """
@@ -83,3 +83,20 @@ def count(name: str, **dimensions: str) -> None:
         metric.add_dimension(name="service", value=SERVICE)
         for key, value in dimensions.items():
             metric.add_dimension(name=key, value=value)
+
+
+def summary(message: str, counts: dict[str, int], **extra: Any) -> None:
+    """One log line that is also one metric per count (EMF: CloudWatch reads the `_aws` block of
+    a log line as metric definitions for the line's own keys), so a job's summary is both what
+    an operator reads and what an alarm watches."""
+    emf = {
+        "Timestamp": int(time.time() * 1000),
+        "CloudWatchMetrics": [
+            {
+                "Namespace": NAMESPACE,
+                "Dimensions": [["service"]],
+                "Metrics": [{"Name": name, "Unit": MetricUnit.Count.value} for name in counts],
+            }
+        ],
+    }
+    logger.info(message, extra={"_aws": emf, **counts, **extra})

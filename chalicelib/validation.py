@@ -204,7 +204,7 @@ _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_EMAIL_BYTES = 254
 MAX_DOMAIN_BYTES = 253
 
@@ -231,7 +231,7 @@ def is_domain(name: str) -> bool:
     except ValueError:
         pass
     labels = name.split(".")
-    return len(name) <= MAX_DOMAIN_BYTES and len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels)
+    return len(name) <= MAX_DOMAIN_BYTES and len(labels) >= 2 and all(LABEL.fullmatch(label) for label in labels)
 
 
 def _domain(value: Any, info: ValidationInfo) -> str:
@@ -243,7 +243,7 @@ def _domain(value: Any, info: ValidationInfo) -> str:
 
 def _subdomain(value: Any, info: ValidationInfo) -> str:
     subdomain = _non_empty_string(value, info).strip().lower()
-    if not _LABEL.fullmatch(subdomain):
+    if not LABEL.fullmatch(subdomain):
         raise invalid("badValueSubdomain")
     return subdomain
 
@@ -296,7 +296,7 @@ Domain = Annotated[
 Subdomain = Annotated[
     str,
     BeforeValidator(_subdomain),
-    WithJsonSchema({"type": "string", "pattern": _LABEL.pattern, "description": "One DNS label."}),
+    WithJsonSchema({"type": "string", "pattern": LABEL.pattern, "description": "One DNS label."}),
 ]
 
 

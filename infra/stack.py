@@ -85,27 +85,25 @@ def deploy(
     session: boto3.session.Session, stack: str = "onezone-registry-local", parameters: dict[str, str] | None = None
 ) -> dict[str, str]:
     """Create the stack; return the functions' environment (variable name -> value)."""
-    template = load_template()
     cloudformation = session.client("cloudformation")
     cloudformation.create_stack(
         StackName=stack,
         TemplateBody=TEMPLATE.read_text(),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
     )
-    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     physical = {
-        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        r["LogicalResourceId"]
         for r in cloudformation.list_stack_resources(StackName=stack)["StackResourceSummaries"]
         if r.get("PhysicalResourceId")  # moto lists the resources it skipped with empty ids
     }
+    create_secrets(session, stack, physical)
+    return environment(session, stack)
 
-    physical.update(create_secrets(session, stack, set(physical)))
 
-    for name, output in template["Outputs"].items():
-        value = output["Value"]
-        if name not in outputs and isinstance(value, dict) and "Ref" in value:
-            outputs[name] = physical[value["Ref"]]
+def environment(session: boto3.session.Session, stack: str = "onezone-registry-local") -> dict[str, str]:
+    """The functions' environment (variable name -> value) from a deployed stack's outputs."""
+    described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     missing = set(OUTPUT_ENV) - set(outputs)
     if missing:
         raise RuntimeError(f"stack {stack} did not produce outputs {sorted(missing)}")

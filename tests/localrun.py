@@ -25,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "blackbox-password"
 ZONE = "onezone.test"
+RECONCILE_INTERVAL = 2  # seconds: the DNS reconciler runs all through the black-box tests
 
 
 def free_port() -> int:
@@ -110,6 +111,7 @@ def local() -> Iterator[LocalRun]:
         "ONEZONE_PORT": str(run.port),
         "MOTO_PORT": str(run.moto_port),
         "ONEZONE_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "DNS_RECONCILE_INTERVAL": str(RECONCILE_INTERVAL),
     }
     process = subprocess.Popen(
         ["make", "--no-print-directory", "run"],

@@ -259,6 +259,19 @@ def test_the_package_serves_registration_as_lambda_would(deployed: Deployed) -> 
         [{"Value": "192.0.2.10"}]
     ]
 
+    # The scheduled DNS reconciler, with the event EventBridge sends, puts back a deleted record.
+    route53 = deployed.client("route53")
+    [krk] = [r for r in records if r["Name"] == f"krk.{ZONE}." and r["Type"] == "A"]
+    route53.change_resource_record_sets(
+        HostedZoneId=outputs["HOSTED_ZONE_ID"],
+        ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": krk}]},
+    )
+    scheduled = json.loads((ROOT / "infra" / "reconcile-event.json").read_text())
+    summary, _ = function.invoke(scheduled, handler="reconcile_dns")
+    assert (summary["created"], summary["deleted"], summary["fixed"]) == (1, 0, 0)
+    zone = route53.list_resource_record_sets(HostedZoneId=outputs["HOSTED_ZONE_ID"])["ResourceRecordSets"]
+    assert [r for r in zone if r["Name"] == f"krk.{ZONE}." and r["Type"] == "A"] == [krk]
+
     status, provider = function.http(
         "GET", "/api/v3/onezone/provider", headers={"X-Auth-Token": registered["providerRootToken"]}
     )

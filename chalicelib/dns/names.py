@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
+from chalicelib.validation import LABEL
 
 MAX_FQDN_LENGTH = 253
 ONES3_LABEL = "s3"
@@ -33,6 +34,30 @@ def is_reserved(ctx: Context, label: str) -> bool:
     return bool(_RESERVED.fullmatch(label)) or label in ctx.settings.reserved_subdomains
 
 
+def could_hold(ctx: Context, label: str) -> bool:
+    """Whether a provider could hold `label`: the registry's names are the ones under it."""
+    return bool(LABEL.fullmatch(label)) and not is_reserved(ctx, label) and _fits(ctx, label)
+
+
+def registry_label(ctx: Context, name: str, record_type: str) -> str | None:
+    """The label `<sub>` under which a record set of the zone is the registry's to write -
+    `<sub>` A, `s3.<sub>` A, `<name>.<sub>` TXT - or None: it is somebody else's."""
+    suffix = f".{ctx.settings.zone_domain}."
+    name = name.lower()
+    if not name.endswith(suffix):
+        return None  # the apex, or not in this zone
+    *below, label = name.removesuffix(suffix).split(".")
+    if not could_hold(ctx, label):
+        return None
+    if not below:
+        return label if record_type == "A" else None
+    if len(below) != 1:
+        return None
+    if below[0] == ONES3_LABEL:
+        return label if record_type == "A" else None
+    return label if record_type == "TXT" and _TXT_LABEL.fullmatch(below[0]) else None
+
+
 def require_support(ctx: Context, data: Mapping[str, Any]) -> None:
     """A body asking for delegation where this Onezone offers none: Onezone checks this first,
     before any other key of the body."""
@@ -40,10 +65,14 @@ def require_support(ctx: Context, data: Mapping[str, Any]) -> None:
         raise OnedataError("subdomainDelegationNotSupported")
 
 
+def _fits(ctx: Context, subdomain: str) -> bool:
+    return len(f"{ONES3_LABEL}.{fqdn(ctx, subdomain)}") <= MAX_FQDN_LENGTH
+
+
 def check_length(ctx: Context, subdomain: str) -> None:
     """Reject a subdomain whose record names would be too long for DNS in this zone. A bad value
     like any other: registration reports it before looking at the token, as Onezone does."""
-    if len(f"{ONES3_LABEL}.{fqdn(ctx, subdomain)}") > MAX_FQDN_LENGTH:
+    if not _fits(ctx, subdomain):
         raise OnedataError("badValueSubdomain")
 
 

@@ -13,6 +13,7 @@ written with `attribute_not_exists`:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.context import Context
@@ -116,3 +117,29 @@ def release_op(ctx: Context, kind: str, name: str, owner_id: str) -> db.Transact
             "ExpressionAttributeValues": {":owner": db.encode_value(owner_id)},
         }
     }
+
+
+def reservations(ctx: Context, kind: str) -> Iterator[dict[str, Any]]:
+    """Every pending reservation of `kind` (`name`, `ownerId`, `pendingUntil`), read consistently."""
+    items = db.scan(
+        ctx.aws.dynamodb,
+        ctx.settings.identifiers_table,
+        FilterExpression="begins_with(identifier, :kind) AND #pending = :true",
+        ExpressionAttributeNames={"#pending": "pending"},
+        ExpressionAttributeValues={":kind": db.encode_value(f"{kind}:"), ":true": db.encode_value(True)},
+    )
+    for item in items:
+        yield {**item, "name": item[KEY].removeprefix(f"{kind}:")}
+
+
+def release_expired(ctx: Context, kind: str, name: str, now: int) -> bool:
+    """Drop a reservation abandoned by a crashed request (pending, past `pendingUntil`); False if
+    it is not (any more) such a reservation - confirmed, or taken afresh meanwhile."""
+    return db.conditional_write(
+        ctx.aws.dynamodb.delete_item,
+        TableName=ctx.settings.identifiers_table,
+        Key=db.encode({KEY: key(kind, name)}),
+        ConditionExpression="#pending = :true AND pendingUntil < :now",
+        ExpressionAttributeNames={"#pending": "pending"},
+        ExpressionAttributeValues={":true": db.encode_value(True), ":now": db.encode_value(now)},
+    )
