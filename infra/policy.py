@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHALICE = ROOT / ".chalice"
 
 ZONE_STATEMENT = "SubdomainDelegation"
+ZONE_ARN = "arn:aws:route53:::hostedzone/"
 RECORD_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
 NAMES_OPERATOR = "ForAllValues:StringLike"
 LOGS_STATEMENT = "Logs"
@@ -55,10 +56,13 @@ def zone_statement(policy: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_zone(policy: dict[str, Any], zone_id: str, zone_domain: str) -> dict[str, Any]:
-    """The policy allowing record changes in this hosted zone only, below its apex only."""
+    """The policy allowing record changes in this hosted zone only, below its apex only (and
+    reading it, for the reconciler)."""
     policy = copy.deepcopy(policy)
+    for statement in policy["Statement"]:
+        if str(statement["Resource"]).startswith(ZONE_ARN):
+            statement["Resource"] = ZONE_ARN + zone_id.removeprefix("/hostedzone/")
     statement = zone_statement(policy)
-    statement["Resource"] = f"arn:aws:route53:::hostedzone/{zone_id.removeprefix('/hostedzone/')}"
     # Route 53 matches normalized names: lower case, no trailing dot.
     statement["Condition"][NAMES_OPERATOR][RECORD_NAMES] = ["*." + zone_domain.lower().rstrip(".")]
     return policy

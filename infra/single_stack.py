@@ -37,8 +37,17 @@ from infra.stack import OUTPUT_ENV, load_template
 GATEWAY_RESPONSES = Path(__file__).with_name("chalice-merge.yaml")
 FUNCTION = "AWS::Serverless::Function"
 API_FUNCTION = "APIHandler"
-LOG_GROUPS = {"ApiHandlerLogGroup": API_FUNCTION, "BootstrapAdminLogGroup": "BootstrapAdmin"}
-FUNCTION_ALARMS = ("LambdaErrorsAlarm", "LambdaThrottlesAlarm")
+RECONCILER_FUNCTION = "ReconcileDns"
+LOG_GROUPS = {
+    "ApiHandlerLogGroup": API_FUNCTION,
+    "BootstrapAdminLogGroup": "BootstrapAdmin",
+    "ReconcileDnsLogGroup": RECONCILER_FUNCTION,
+}
+FUNCTION_ALARMS = {
+    "LambdaErrorsAlarm": API_FUNCTION,
+    "LambdaThrottlesAlarm": API_FUNCTION,
+    "ReconcilerErrorsAlarm": RECONCILER_FUNCTION,
+}
 THROTTLING = [
     {
         "ResourcePath": "/*",
@@ -86,9 +95,9 @@ def _watch(resources: dict[str, Any], functions: dict[str, Any]) -> None:
             raise ValueError(f"the Chalice template has no function {function}")
         resources[log_group] = copy.deepcopy(resources[log_group])
         resources[log_group]["Properties"]["LogGroupName"] = {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
-    for alarm in FUNCTION_ALARMS:
+    for alarm, function in FUNCTION_ALARMS.items():
         resources[alarm] = copy.deepcopy(resources[alarm])
-        resources[alarm]["Properties"]["Dimensions"] = [{"Name": "FunctionName", "Value": {"Ref": API_FUNCTION}}]
+        resources[alarm]["Properties"]["Dimensions"] = [{"Name": "FunctionName", "Value": {"Ref": function}}]
     resources["RestAPI"] = {"Properties": {"MethodSettings": THROTTLING}}
 
 

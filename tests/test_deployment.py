@@ -133,6 +133,14 @@ CHALICE_TEMPLATE = {
             "Type": "AWS::IAM::Role",
             "Properties": {"Policies": [{"PolicyName": "BootstrapAdminRolePolicy", "PolicyDocument": {}}]},
         },
+        "ReconcileDns": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {"Role": {"Fn::GetAtt": ["ReconcileDnsRole", "Arn"]}},
+        },
+        "ReconcileDnsRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {"Policies": [{"PolicyName": "ReconcileDnsRolePolicy", "PolicyDocument": {}}]},
+        },
     }
 }
 
@@ -145,11 +153,11 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
     gateway = yaml.safe_load(gateway_responses.MERGE_TEMPLATE.read_text())["Resources"]
     assert set(infra["Resources"]) | set(gateway) <= set(merge["Resources"])
     assert merge["Parameters"]["Stage"]["Default"] == stage
-    for function in ("APIHandler", "BootstrapAdmin"):
+    for function in ("APIHandler", "BootstrapAdmin", "ReconcileDns"):
         variables = merge["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert variables == {env: infra["Outputs"][out]["Value"] for out, env in stack.OUTPUT_ENV.items()}
         assert merge["Outputs"][f"{function}Name"] == {"Value": {"Ref": function}}
-    for role in ("ApiHandlerRole", "BootstrapAdminRole"):
+    for role in ("ApiHandlerRole", "BootstrapAdminRole", "ReconcileDnsRole"):
         (policy,) = merge["Resources"][role]["Properties"]["Policies"]
         assert policy["PolicyName"] == f"{role}Policy"
         document = policy["PolicyDocument"]
@@ -163,10 +171,13 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
     assert resources["BootstrapAdminLogGroup"]["Properties"]["LogGroupName"] == {
         "Fn::Sub": "/aws/lambda/${BootstrapAdmin}"
     }
-    for alarm in ("LambdaErrorsAlarm", "LambdaThrottlesAlarm"):
-        assert resources[alarm]["Properties"]["Dimensions"] == [
-            {"Name": "FunctionName", "Value": {"Ref": "APIHandler"}}
-        ]
+    assert resources["ReconcileDnsLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ReconcileDns}"}
+    for alarm, function in [
+        ("LambdaErrorsAlarm", "APIHandler"),
+        ("LambdaThrottlesAlarm", "APIHandler"),
+        ("ReconcilerErrorsAlarm", "ReconcileDns"),
+    ]:
+        assert resources[alarm]["Properties"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
     [throttling] = resources["RestAPI"]["Properties"]["MethodSettings"]
     assert (throttling["ThrottlingRateLimit"], throttling["ThrottlingBurstLimit"]) == (
         {"Ref": "ApiThrottleRate"},
@@ -200,6 +211,7 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
         "LambdaErrorsAlarm",
         "LambdaThrottlesAlarm",
         "DnsLeftInconsistentAlarm",
+        "ReconcilerErrorsAlarm",
         "DynamoDbThrottlesAlarm",
     }
     for properties in alarms.values():
@@ -211,6 +223,13 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
     assert policies.stack_name("prod") == f"{app_name}-prod"
     for name in ("LambdaErrorsAlarm", "LambdaThrottlesAlarm"):
         assert alarms[name]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "AWS::StackName"}}]
+    # ... and other functions <app_name>-<stage>-<name>, the name the app gives them.
+    import app
+
+    [schedule] = app.app.event_sources
+    assert alarms["ReconcilerErrorsAlarm"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Fn::Sub": f"${{AWS::StackName}}-{schedule.name}"}}
+    ]
     assert template["Parameters"]["ApiName"]["Default"] == app_name
     api_stage = {config["stages"][stage]["api_gateway_stage"] for stage in ("dev", "prod")}
     assert api_stage == {alarms["ApiErrorRateAlarm"]["Dimensions"][1]["Value"]}
@@ -220,7 +239,11 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
     groups = {
         r["Properties"]["LogGroupName"]["Fn::Sub"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"
     }
-    assert groups == {"/aws/lambda/${AWS::StackName}", "/aws/lambda/${AWS::StackName}-bootstrap_admin"}
+    assert groups == {
+        "/aws/lambda/${AWS::StackName}",
+        "/aws/lambda/${AWS::StackName}-bootstrap_admin",
+        f"/aws/lambda/${{AWS::StackName}}-{schedule.name}",
+    }
     for stage, reserved in (("dev", 10), ("prod", 50)):
         assert config["stages"][stage]["xray"] is True
         assert config["stages"][stage]["lambda_functions"]["api_handler"]["reserved_concurrency"] == reserved

@@ -197,7 +197,8 @@ def test_a_call_the_policy_lacks_is_refused() -> None:
     assert not allowed("prod", Call("dynamodb:Scan", table=f"{stack}-users"))
     assert not allowed("prod", Call("dynamodb:DeleteTable", table=f"{stack}-users"))
     assert not allowed("prod", Call("dynamodb:GetItem", table="someone-elses-table"))
-    assert not allowed("prod", Call("route53:ListResourceRecordSets", zone_id="Z1"))
+    assert allowed("prod", Call("route53:ListResourceRecordSets", zone_id="Z1"))
+    assert not allowed("prod", Call("route53:DeleteHostedZone", zone_id="Z1"))
     change = {
         "action": "route53:ChangeResourceRecordSets",
         "zone_id": "Z1",
