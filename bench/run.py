@@ -40,7 +40,9 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib import context, passwords  # noqa: E402
+from chalicelib.dns.records import RecordSet, change_batch  # noqa: E402
 from chalicelib.models import OZ_PRIVILEGES  # noqa: E402
+from chalicelib.store import db  # noqa: E402
 from chalicelib.store import users as user_store  # noqa: E402
 from chalicelib.tokens import codec  # noqa: E402
 from infra import stack  # noqa: E402
@@ -128,12 +130,28 @@ def registration(token: str, subdomain: str | None) -> dict[str, Any]:
 
 
 @contextmanager
-def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """Every call the app's own clients (made by `chalicelib.aws.Clients.create`) send, with its
-    API parameters, through botocore's `before-call` (model) and `provide-client-params` hooks."""
-    calls: list[tuple[str, dict[str, Any]]] = []
+def hooked(**handlers: Callable[..., None]) -> Iterator[None]:
+    """Register botocore event handlers (`before_call=...` for `before-call.*.*`) on every client
+    the app made (`chalicelib.aws.Clients.create`), for the duration of the block."""
     clients = context.current().aws
     every = (clients.dynamodb, clients.route53, clients.secretsmanager)
+    events = {name.replace("_", "-") + ".*.*": handler for name, handler in handlers.items()}
+    for client in every:
+        for event, handler in events.items():
+            client.meta.events.register(event, handler, f"bench-{event}-{id(handler)}")
+    try:
+        yield
+    finally:
+        for client in every:
+            for event, handler in events.items():
+                client.meta.events.unregister(event, unique_id=f"bench-{event}-{id(handler)}")
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every call the app's own clients send, with its API parameters, through botocore's
+    `before-call` (model) and `provide-client-params` hooks."""
+    calls: list[tuple[str, dict[str, Any]]] = []
     pending: list[dict[str, Any]] = []
 
     def params(params: dict[str, Any], **_: Any) -> None:
@@ -142,15 +160,25 @@ def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     def before(model: Any, **_: Any) -> None:
         calls.append((model.name, pending.pop() if pending else {}))
 
-    for client in every:
-        client.meta.events.register("provide-client-params.*.*", params, "bench-params")
-        client.meta.events.register("before-call.*.*", before, "bench-calls")
-    try:
+    with hooked(provide_client_params=params, before_call=before):
         yield calls
-    finally:
-        for client in every:
-            client.meta.events.unregister("provide-client-params.*.*", unique_id="bench-params")
-            client.meta.events.unregister("before-call.*.*", unique_id="bench-calls")
+
+
+@contextmanager
+def timed_calls() -> Iterator[list[float]]:
+    """The time each call of the app's clients took, from botocore's `before-call` to its
+    `after-call` (in process: moto's own work, which is what a real call's latency replaces)."""
+    durations: list[float] = []
+    started: list[float] = []
+
+    def before(**_: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(**_: Any) -> None:
+        durations.append(time.perf_counter() - started.pop())
+
+    with hooked(before_call=before, after_call=after):
+        yield durations
 
 
 def counted(action: Callable[[], Any]) -> dict[str, int]:
@@ -445,6 +473,84 @@ def scale(n: int = 15) -> dict[str, Any]:
     }
 
 
+def _delegated_zone(count: int) -> None:
+    """`count` delegated providers (every fourth with OneS3, every tenth with a TXT record) in the
+    providers table and their records in the zone, as registration leaves them; then three
+    drifts: a record missing, one wrong, an orphan."""
+    from chalicelib.dns.records import provider_records
+    from chalicelib.store.providers import ProviderRecord, TxtRecord
+
+    ctx = context.current()
+    ddb, route53 = boto3.client("dynamodb"), boto3.client("route53")
+    changes = []
+    for start in range(0, count, 25):
+        requests = []
+        for i in range(start, min(count, start + 25)):
+            provider = ProviderRecord(
+                providerId=f"seed-provider-{i:08d}",
+                name=f"Seed provider {i}",
+                adminEmail="seed@example.com",
+                domain=f"p{i:05d}.{ctx.settings.zone_domain}",
+                subdomainDelegation=True,
+                subdomain=f"p{i:05d}",
+                opWorkerIpAddresses=[f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"],
+                oneS3IpAddresses=[f"10.200.{i // 256 % 256}.{i % 256}"] if i % 4 == 0 else [],
+                txtRecords={"_acme-challenge": TxtRecord(content=f"c{i}", ttl=120)} if i % 10 == 0 else {},
+                rootTokenId=f"seed-token-{i:08d}",
+                adminUserId=f"seed-user-{i:08d}",
+                createdAt=0,
+            )
+            requests.append({"PutRequest": {"Item": db.encode(provider.model_dump(mode="json"))}})
+            changes += [("UPSERT", record) for record in provider_records(ctx, provider)]
+        ddb.batch_write_item(RequestItems={os.environ["PROVIDERS_TABLE"]: requests})
+    zone = os.environ["HOSTED_ZONE_ID"]
+    for start in range(0, len(changes), 400):  # an UPSERT counts twice towards 1,000 values a batch
+        route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=change_batch(changes[start : start + 400]))
+    missing, wrong = changes[0][1], changes[-1][1]
+    orphan = RecordSet(f"orphan.{ctx.settings.zone_domain}.", ("192.0.2.250",))
+    drift = [("DELETE", missing), ("UPSERT", RecordSet(wrong.name, ("192.0.2.251",))), ("CREATE", orphan)]
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=change_batch(drift))
+
+
+def reconcile_pass(count: int) -> dict[str, Any]:
+    """One reconciler pass over `count` delegated providers, unpaced (the figures are the work; on
+    AWS the pace adds calls / DNS_RECONCILE_REQUESTS_PER_SECOND seconds)."""
+    from chalicelib.dns import reconciler
+    from chalicelib.dns.route53 import Pace
+
+    with backend():
+        _delegated_zone(count)
+        with recording() as calls, timed_calls() as in_calls:
+            started = time.perf_counter()
+            summary = reconciler.reconcile(context.current(), Pace(1_000_000))
+            seconds = time.perf_counter() - started
+        made = Counter(name for name, _ in calls)
+        return {
+            "providers": count,
+            "record_sets": summary.checked,
+            "seconds": round(seconds, 3),
+            "own_seconds": round(seconds - sum(in_calls), 3),
+            "route53_calls": summary.calls,
+            "dynamodb_calls": made["Scan"] + made["GetItem"] + made["DeleteItem"],
+            "calls": dict(made),
+            "repaired": {"created": summary.created, "fixed": summary.fixed, "deleted": summary.deleted},
+            "paced_seconds_on_aws": round(summary.calls / 4, 1),
+        }
+
+
+def reconcile_cost() -> dict[str, Any]:
+    small, large = reconcile_pass(10), reconcile_pass(10_000)
+    return {
+        "10": small,
+        "10000": large,
+        "record_sets_ratio": round(large["record_sets"] / small["record_sets"], 1),
+        "seconds_ratio": round(large["seconds"] / small["seconds"], 1),
+        "own_seconds_ratio": round(large["own_seconds"] / small["own_seconds"], 1),
+        "route53_calls_ratio": round(large["route53_calls"] / small["route53_calls"], 1),
+        "dynamodb_calls_ratio": round(large["dynamodb_calls"] / small["dynamodb_calls"], 1),
+    }
+
+
 def kdf(runs: int = 5) -> dict[str, Any]:
     params = passwords.DEFAULT_PARAMS
     start = time.perf_counter()
@@ -659,6 +765,7 @@ def main() -> int:
         ("cold_start", cold_start),
         ("logging_choice", logging_choice),
         ("scale", scale),
+        ("reconcile", reconcile_cost),
         ("http_latency", http_latency),
         ("password_kdf", kdf),
         ("package", package_size),
@@ -703,6 +810,20 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"    {op:20} {small} ms -> {s['direct_per_op_ms']['10000'][op]} ms")
     print(f"  app's own growth   {s['app_over_backend_growth']} (1.0 = none beyond the backend's)")
     print(f"  Scan/Query calls   {s['scans_or_queries']} (per registration: {s['operations_per_registration']})")
+    r = results["reconcile"]
+    print("\nDNS reconciler: one pass, 10 vs 10,000 delegated providers (3 drifts each; in process, moto, unpaced)")
+    print("  providers  record sets  Route 53 calls  DynamoDB calls  seconds  outside calls  paced on AWS")
+    for key in ("10", "10000"):
+        f = r[key]
+        print(
+            f"  {f['providers']:>9}  {f['record_sets']:>11}  {f['route53_calls']:>14}  {f['dynamodb_calls']:>14}"
+            f"  {f['seconds']:>7}  {f['own_seconds']:>13}  {f['paced_seconds_on_aws']:>10} s"
+        )
+    print(
+        f"  ratio      {r['record_sets_ratio']:>11}  {r['route53_calls_ratio']:>14}  {r['dynamodb_calls_ratio']:>14}"
+        f"  {r['seconds_ratio']:>7}  {r['own_seconds_ratio']:>13}"
+    )
+    print("  (calls: a page per 300 record sets or 1 MB of items; time: moto's serialising of those pages)")
     print("\nHTTP latency through chalice local + moto server, one request at a time (ms)")
     for name, f in results["http_latency"].items():
         print(f"  {name:40} n={f['n']:<3} p50 {f['p50_ms']:>8}   p95 {f['p95_ms']:>8}")
