@@ -1,4 +1,9 @@
-"""boto3 clients, created once per Lambda container.
+"""AWS clients: one botocore session per container, each service's client made on first use.
+
+Most requests land on a cold Lambda container, so what a request does not need it does not pay
+for: a token request never makes a Route 53 client, `GET /configuration` makes none at all. The
+clients come from botocore's own session, not boto3's, which would also import `s3transfer` and
+boto3's resource layer (about 25 ms of every cold start, for nothing this code uses).
 
 Endpoints are never set here: botocore reads `AWS_ENDPOINT_URL` (and the per-service
 `AWS_ENDPOINT_URL_<SERVICE>`), which is how the local run and the black-box tests point the very
@@ -14,37 +19,56 @@ retry. Timeouts are short because every call here is a small key-value or DNS op
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
+if TYPE_CHECKING:
+    from botocore.session import Session
 
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=5,
-)
-
-
-@dataclass(frozen=True)
-class Clients:
-    dynamodb: Any
-    route53: Any
-    secretsmanager: Any
-
-    @classmethod
-    def create(cls) -> Clients:
-        session = _session()
-        return cls(
-            dynamodb=session.client("dynamodb", config=CLIENT_CONFIG),
-            route53=session.client("route53", config=CLIENT_CONFIG),
-            secretsmanager=session.client("secretsmanager", config=CLIENT_CONFIG),
-        )
+CLIENT_SETTINGS: dict[str, Any] = {
+    "retries": {"mode": "standard", "total_max_attempts": 3},
+    "connect_timeout": 2,
+    "read_timeout": 5,
+}
+# botocore sessions are not thread-safe (clients are): `chalice local` serves requests in threads.
+_creating = threading.Lock()
 
 
 @functools.cache
-def _session() -> boto3.session.Session:
+def _session() -> Session:
     """One session per process: it loads and caches the service models every client is built
     from, so a context built anew (tests do, for each moto backend) does not parse them again."""
-    return boto3.session.Session()
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+def new_client(service: str) -> Any:
+    from botocore.config import Config
+
+    return _session().create_client(service, config=Config(**CLIENT_SETTINGS))
+
+
+class Clients:
+    """The clients of one context, each made when first used and kept for the context's life."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Any] = {}
+
+    def _client(self, service: str) -> Any:
+        with _creating:
+            if service not in self._made:
+                self._made[service] = new_client(service)
+            return self._made[service]
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._client("dynamodb")
+
+    @property
+    def route53(self) -> Any:
+        return self._client("route53")
+
+    @property
+    def secretsmanager(self) -> Any:
+        return self._client("secretsmanager")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from chalicelib.aws import Clients
 from chalicelib.config import ConfigurationError, Settings
-from chalicelib.geoip import MaxMindLookup
+
+if TYPE_CHECKING:
+    from chalicelib.geoip import MaxMindLookup
 
 MIN_ROOT_KEY_BYTES = 32
 
@@ -28,6 +31,8 @@ class Context:
     def geo(self) -> MaxMindLookup:
         """Where peer addresses are (`asn`/`geo.*` caveats); its databases open on first use."""
         if self._geo is None:
+            from chalicelib.geoip import MaxMindLookup  # a cold start without geo caveats skips it
+
             self._geo = MaxMindLookup(self.settings.geoip_asn_database, self.settings.geoip_country_database)
         return self._geo
 
@@ -46,7 +51,7 @@ class Context:
 
 @functools.cache
 def current() -> Context:
-    return Context(settings=Settings.from_env(), aws=Clients.create())
+    return Context(settings=Settings.from_env(), aws=Clients())
 
 
 def reset() -> None:

@@ -152,7 +152,7 @@ class Deployment:
         from chalicelib.context import Context
 
         variables = json.loads((self.chalice_dir / "config.json").read_text())["stages"][self.stage]
-        ctx = Context(settings=Settings.from_env(variables["environment_variables"]), aws=Clients.create())
+        ctx = Context(settings=Settings.from_env(variables["environment_variables"]), aws=Clients())
         created = bool(bootstrap.run(ctx)["created"])
         self.say(f"bootstrap admin: {'created' if created else 'already there'}")
         return created

@@ -1,6 +1,6 @@
 """A pytest plugin recording every AWS operation the app's own boto3 clients perform.
 
-The app makes its clients in exactly one place, `chalicelib.aws.Clients.create`; a session-wide
+The app makes its clients in exactly one place, `chalicelib.aws.new_client`; a session-wide
 fixture wraps it so each new client reports its calls through botocore's event system
 (`before-parameter-build`, which fires before any `before-call` hook a fault-injection test
 adds, so a call that a test makes fail is still recorded). Only calls made by the app's code
@@ -105,26 +105,25 @@ _RUN = _Run()
 
 @pytest.fixture(autouse=True, scope="session")
 def record_app_aws_calls() -> Iterator[set[Call]]:
-    original = aws.Clients.create
+    original = aws.new_client
 
-    def create() -> aws.Clients:
-        clients = original()
-        for client in (clients.dynamodb, clients.route53, clients.secretsmanager):
-            # The IAM service prefix; for these three it is the endpoint prefix too.
-            service = client.meta.service_model.endpoint_prefix
+    def new_client(service_name: str) -> Any:
+        client = original(service_name)
+        # The IAM service prefix; for these three it is the endpoint prefix too.
+        service = client.meta.service_model.endpoint_prefix
 
-            def record(params: dict[str, Any], model: Any, service: str = service, **_: Any) -> None:
-                if called_by_app():
-                    RECORDED.update(Call.of(service, model.name, params))
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            if called_by_app():
+                RECORDED.update(Call.of(service, model.name, params))
 
-            client.meta.events.register("before-parameter-build.*.*", record)
-        return clients
+        client.meta.events.register("before-parameter-build.*.*", record)
+        return client
 
-    aws.Clients.create = create  # type: ignore[method-assign]
+    aws.new_client = new_client
     try:
         yield RECORDED
     finally:
-        aws.Clients.create = original  # type: ignore[method-assign]
+        aws.new_client = original
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:

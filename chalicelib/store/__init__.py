@@ -1,4 +1,4 @@
-"""Data access: one module per DynamoDB table, all talking to DynamoDB through boto3.
+"""Data access: one module per DynamoDB table, all talking to DynamoDB through botocore.
 
 Business modules never build DynamoDB requests themselves; they ask these modules for records or
 for transaction items (`*_op` functions) and hand the items to `db.transact`, so a multi-table

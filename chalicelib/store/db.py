@@ -3,63 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
+
+from chalicelib.store.attributes import from_attribute, to_attribute
 
 if TYPE_CHECKING:
     from chalicelib.context import Context
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 Item = dict[str, Any]
 TransactItem = dict[str, Any]
 Record = TypeVar("Record", bound=BaseModel)
-MIN_DYNAMO_MAGNITUDE = 1e-130
-
-
-def _to_dynamo(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, float):
-        # DynamoDB numbers stop at a magnitude of 1E-130 ("Number underflow"); anything smaller,
-        # such as a latitude of 1e-200, is stored as the 0 it is for every purpose here.
-        return Decimal(repr(value)) if abs(value) >= MIN_DYNAMO_MAGNITUDE else Decimal(0)
-    if isinstance(value, Mapping):
-        return {k: _to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_dynamo(v) for v in value]
-    return value
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_from_dynamo(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_from_dynamo(v) for v in value)
-    return value
 
 
 def encode(record: Mapping[str, Any]) -> Item:
     """A plain dict as DynamoDB attribute values; `None` attributes are left out."""
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in record.items() if v is not None}
+    return {k: to_attribute(v) for k, v in record.items() if v is not None}
 
 
 def encode_value(value: Any) -> Item:
-    return _serializer.serialize(_to_dynamo(value))
+    return to_attribute(value)
 
 
 def decode(item: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values as plain Python (numbers as int/float, sets as sorted lists)."""
-    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: from_attribute(v) for k, v in item.items()}
 
 
 def get_item(client: Any, table: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
