@@ -13,73 +13,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, Request
 
-from chalicelib import (
-    auth,
-    bootstrap,
-    clusters,
-    config,
-    context,
-    deregistration,
-    domain_config,
-    health,
-    observability,
-    openapi,
-    provider_details,
-    providers,
-    token_checks,
-    txt_records,
-    user_tokens,
-    users,
-    zone,
-)
-from chalicelib.dns import reconciler
+from chalicelib import config, context, observability
 from chalicelib.errors import OnedataError
-from chalicelib.models import (
-    ClusterDetails,
-    ClusterList,
-    ConfineTokenRequest,
-    CreatedToken,
-    CreateNamedTokenRequest,
-    CreateTemporaryTokenRequest,
-    CreateUserRequest,
-    CreateUserResponse,
-    CurrentTime,
-    DomainConfig,
-    ExaminedToken,
-    ExamineTokenRequest,
-    PrivilegesResponse,
-    ProviderDetails,
-    ProviderList,
-    RegisterProviderRequest,
-    RegisterProviderResponse,
-    SetDnsTxtRecordRequest,
-    TokenIdList,
-    TokenInfo,
-    TokenResponse,
-    UpdateClusterRequest,
-    UpdateDomainConfigRequest,
-    UpdatePrivilegesRequest,
-    UpdateProviderRequest,
-    UpdateTokenRequest,
-    UserResponse,
-    VerifiedToken,
-    VerifyAccessTokenRequest,
-    VerifyIdentityTokenRequest,
-    VerifyInviteTokenRequest,
-    ZoneConfiguration,
-)
-from chalicelib.openapi import Operation
+from chalicelib.operations import Operation
 from chalicelib.responses import error as handle_error
 from chalicelib.responses import handle, ok
-from chalicelib.store.providers import ProviderRecord
-from chalicelib.store.users import UserRecord
-from chalicelib.tokens.gri import ApiOperation
-from chalicelib.validation import parse
+
+if TYPE_CHECKING:
+    from chalicelib import auth
+    from chalicelib.store.providers import ProviderRecord
+    from chalicelib.store.users import UserRecord
+    from chalicelib.tokens.gri import ApiOperation
 
 app = Chalice(app_name="onezone-registry", configure_logs=False)  # logs: chalicelib.observability
 observability.setup()
@@ -100,8 +49,6 @@ ACCEPTED_CONTENT_TYPES = ["*/*"]
 
 
 OPERATIONS: list[Operation] = []
-# (method, route path) -> what the route is to `api` caveats
-API_OPERATIONS: dict[tuple[str, str], tuple[ApiOperation, ...]] = {}
 
 
 def route(
@@ -121,9 +68,7 @@ def route(
             return handle(lambda: view(**params))
 
         app.route(prefix + path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(wrapped)
-        operation = Operation(method, prefix + path, operation_id, summary, **spec)
-        OPERATIONS.append(operation)
-        API_OPERATIONS[(method, prefix + path)] = tuple(ApiOperation.parse(api) for api in operation.api)
+        OPERATIONS.append(Operation(method, prefix + path, operation_id, summary, **spec))
         return view
 
     return register
@@ -154,25 +99,42 @@ def _source_ip() -> str | None:
 
 
 def _auth_request() -> auth.Request:
+    from chalicelib import auth
+
     request = _request()
     resource = (request.context or {}).get("resourcePath", "")
     return auth.Request(
         headers=request.headers,
         source_ip=_source_ip(),
-        api=API_OPERATIONS.get((request.method, resource), ()),
+        api=_api_operations(request.method, resource),
         params=dict(request.uri_params or {}),
     )
 
 
+@functools.cache
+def _api_operations(method: str, resource: str) -> tuple[ApiOperation, ...]:
+    """What the route is to `api` caveats, parsed the first time a request asks."""
+    from chalicelib.tokens.gri import ApiOperation
+
+    specs = next((op.api for op in OPERATIONS if (op.method, op.path) == (method, resource)), ())
+    return tuple(ApiOperation.parse(spec) for spec in specs)
+
+
 def _caller() -> UserRecord:
+    from chalicelib import auth
+
     return auth.authenticate_user(context.current(), _auth_request())
 
 
 def _provider() -> ProviderRecord:
+    from chalicelib import auth
+
     return auth.authenticate_provider(context.current(), _auth_request())
 
 
 def _anyone() -> UserRecord | ProviderRecord:
+    from chalicelib import auth
+
     return auth.authenticate(context.current(), _auth_request())
 
 
@@ -181,10 +143,12 @@ def _anyone() -> UserRecord | ProviderRecord:
     "GET",
     "getCurrentUser",
     "Get the current user.",
-    response=UserResponse,
+    response="UserResponse",
     api=("get user.{client}.instance:protected",),
 )
 def get_current_user() -> Response:
+    from chalicelib import users
+
     return ok(users.describe(_caller()))
 
 
@@ -193,12 +157,16 @@ def get_current_user() -> Response:
     "POST",
     "createUser",
     "Create a user (oz_users_create).",
-    request=CreateUserRequest,
-    response=CreateUserResponse,
+    request="CreateUserRequest",
+    response="CreateUserResponse",
     status=201,
     api=("create user.null.instance:private",),
 )
 def create_user() -> Response:
+    from chalicelib import users
+    from chalicelib.models import CreateUserRequest
+    from chalicelib.validation import parse
+
     caller = _caller()
     created = users.create(context.current(), caller, parse(CreateUserRequest, _request().raw_body))
     return ok(created, status=201, headers={"Location": f"{API}/users/{created.userId}"})
@@ -209,10 +177,12 @@ def create_user() -> Response:
     "GET",
     "listUserAdminPrivileges",
     "A user's Onezone admin privileges.",
-    response=PrivilegesResponse,
+    response="PrivilegesResponse",
     api=("get user.{user_id}.oz_privileges:private",),
 )
 def get_user_privileges(user_id: str) -> Response:
+    from chalicelib import users
+
     return ok(users.get_privileges(context.current(), _caller(), user_id))
 
 
@@ -221,11 +191,15 @@ def get_user_privileges(user_id: str) -> Response:
     "PATCH",
     "updateUserAdminPrivileges",
     "Grant or revoke Onezone admin privileges.",
-    request=UpdatePrivilegesRequest,
+    request="UpdatePrivilegesRequest",
     status=204,
     api=("update user.{user_id}.oz_privileges:private",),
 )
 def update_user_privileges(user_id: str) -> Response:
+    from chalicelib import users
+    from chalicelib.models import UpdatePrivilegesRequest
+    from chalicelib.validation import parse
+
     caller = _caller()
     users.update_privileges(context.current(), caller, user_id, parse(UpdatePrivilegesRequest, _request().raw_body))
     return ok(None, status=204)
@@ -236,7 +210,7 @@ def update_user_privileges(user_id: str) -> Response:
     "POST",
     "createProviderRegistrationTokenForCurrentUser",
     "Create a provider registration token for the current user.",
-    response=TokenResponse,
+    response="TokenResponse",
     deprecated=True,
     # Onezone makes a named token for it, and checks that operation too.
     api=(
@@ -245,6 +219,8 @@ def update_user_privileges(user_id: str) -> Response:
     ),
 )
 def create_provider_registration_token() -> Response:
+    from chalicelib import user_tokens
+
     token = user_tokens.create_legacy_registration_token(context.current(), _caller())
     return ok(token, headers=DEPRECATED)
 
@@ -254,11 +230,13 @@ def create_provider_registration_token() -> Response:
     "POST",
     "registerProvider",
     "Register a Oneprovider.",
-    request=RegisterProviderRequest,
-    response=RegisterProviderResponse,
+    request="RegisterProviderRequest",
+    response="RegisterProviderResponse",
     public=True,
 )
 def register_provider() -> Response:
+    from chalicelib import providers
+
     return ok(providers.register(context.current(), _request().raw_body, _source_ip()))
 
 
@@ -267,10 +245,12 @@ def register_provider() -> Response:
     "GET",
     "getCurrentProvider",
     "The calling provider's details.",
-    response=ProviderDetails,
+    response="ProviderDetails",
     api=("get provider.{client}.instance:protected",),
 )
 def get_current_provider() -> Response:
+    from chalicelib import provider_details
+
     return ok(provider_details.describe(_provider()))
 
 
@@ -279,11 +259,15 @@ def get_current_provider() -> Response:
     "PATCH",
     "updateCurrentProvider",
     "Modify the calling provider's details.",
-    request=UpdateProviderRequest,
+    request="UpdateProviderRequest",
     status=204,
     api=("update provider.{client}.instance:private",),
 )
 def update_current_provider() -> Response:
+    from chalicelib import provider_details
+    from chalicelib.models import UpdateProviderRequest
+    from chalicelib.validation import parse
+
     provider = _provider()
     provider_details.update(context.current(), provider, parse(UpdateProviderRequest, _request().raw_body))
     return ok(None, status=204)
@@ -298,6 +282,8 @@ def update_current_provider() -> Response:
     api=("delete provider.{client}.instance:private",),
 )
 def unregister_provider() -> Response:
+    from chalicelib import deregistration
+
     deregistration.deregister(context.current(), _provider())
     return ok(None, status=204)
 
@@ -307,10 +293,12 @@ def unregister_provider() -> Response:
     "GET",
     "getProviderDomainConfig",
     "The calling provider's domain configuration.",
-    response=DomainConfig,
+    response="DomainConfig",
     api=("get provider.{client}.domain_config:private",),
 )
 def get_provider_domain_config() -> Response:
+    from chalicelib import domain_config
+
     return ok(domain_config.describe(_provider()))
 
 
@@ -319,11 +307,13 @@ def get_provider_domain_config() -> Response:
     "PATCH",
     "updateProviderDomainConfig",
     "Switch subdomain delegation, the subdomain or the worker IPs.",
-    request=UpdateDomainConfigRequest,
+    request="UpdateDomainConfigRequest",
     status=204,
     api=("update provider.{client}.domain_config:private",),
 )
 def update_provider_domain_config() -> Response:
+    from chalicelib import domain_config
+
     provider = _provider()
     domain_config.update(context.current(), provider, _request().raw_body)
     return ok(None, status=204)
@@ -334,11 +324,13 @@ def update_provider_domain_config() -> Response:
     "PUT",
     "setProviderDnsTxtRecord",
     "Create or replace a TXT record <record_name>.<subdomain> (ACME DNS-01); needs subdomain delegation.",
-    request=SetDnsTxtRecordRequest,
+    request="SetDnsTxtRecordRequest",
     status=204,
     api=("create provider.{client}.dns_txt_record,{record_name}:private",),
 )
 def set_provider_dns_txt_record(record_name: str) -> Response:
+    from chalicelib import txt_records
+
     provider = _provider()
     txt_records.put(context.current(), provider, record_name, _request().raw_body)
     return ok(None, status=204)
@@ -353,6 +345,8 @@ def set_provider_dns_txt_record(record_name: str) -> Response:
     api=("delete provider.{client}.dns_txt_record,{record_name}:private",),
 )
 def remove_provider_dns_txt_record(record_name: str) -> Response:
+    from chalicelib import txt_records
+
     txt_records.remove(context.current(), _provider(), record_name)
     return ok(None, status=204)
 
@@ -362,10 +356,12 @@ def remove_provider_dns_txt_record(record_name: str) -> Response:
     "GET",
     "getCurrentTime",
     "This zone's clock, in milliseconds (Onepanel syncs with it).",
-    response=CurrentTime,
+    response="CurrentTime",
     public=True,
 )
 def get_current_time() -> Response:
+    from chalicelib import zone
+
     return ok(zone.current_time())
 
 
@@ -386,10 +382,12 @@ def check_my_ip() -> Response:
     "GET",
     "listProviders",
     "List providers (oz_providers_list).",
-    response=ProviderList,
+    response="ProviderList",
     api=("get provider.null.list:private",),
 )
 def list_providers() -> Response:
+    from chalicelib import provider_details
+
     query = _request().query_params or {}
     caller = _caller()
     return ok(provider_details.list_page(context.current(), caller, query.get("limit"), query.get("page_token")))
@@ -400,10 +398,12 @@ def list_providers() -> Response:
     "GET",
     "getProvider",
     "Get a provider's details.",
-    response=ProviderDetails,
+    response="ProviderDetails",
     api=("get provider.{provider_id}.instance:protected",),
 )
 def get_provider(provider_id: str) -> Response:
+    from chalicelib import provider_details
+
     return ok(provider_details.get_for_user(context.current(), _caller(), provider_id))
 
 
@@ -416,6 +416,8 @@ def get_provider(provider_id: str) -> Response:
     api=("delete provider.{provider_id}.instance:private",),
 )
 def remove_provider(provider_id: str) -> Response:
+    from chalicelib import deregistration
+
     deregistration.deregister_by_admin(context.current(), _caller(), provider_id)
     return ok(None, status=204)
 
@@ -425,10 +427,12 @@ def remove_provider(provider_id: str) -> Response:
     "GET",
     "listUserClusters",
     "The current user's clusters.",
-    response=ClusterList,
+    response="ClusterList",
     api=("get user.{client}.clusters:private",),
 )
 def list_user_clusters() -> Response:
+    from chalicelib import clusters
+
     return ok(clusters.of_user(_caller()))
 
 
@@ -437,10 +441,12 @@ def list_user_clusters() -> Response:
     "GET",
     "getCluster",
     "Get a cluster's details.",
-    response=ClusterDetails,
+    response="ClusterDetails",
     api=("get cluster.{cluster_id}.instance:protected",),
 )
 def get_cluster(cluster_id: str) -> Response:
+    from chalicelib import clusters
+
     return ok(clusters.get(context.current(), _anyone(), cluster_id))
 
 
@@ -449,17 +455,23 @@ def get_cluster(cluster_id: str) -> Response:
     "PATCH",
     "updateCluster",
     "Record the versions a cluster's services report (Onepanel, after registering).",
-    request=UpdateClusterRequest,
+    request="UpdateClusterRequest",
     status=204,
     api=("update cluster.{cluster_id}.instance:private",),
 )
 def update_cluster(cluster_id: str) -> Response:
+    from chalicelib import clusters
+    from chalicelib.models import UpdateClusterRequest
+    from chalicelib.validation import parse
+
     caller = _anyone()
     clusters.update(context.current(), caller, cluster_id, parse(UpdateClusterRequest, _request().raw_body))
     return ok(None, status=204)
 
 
 def _configuration() -> Response:
+    from chalicelib import zone
+
     return ok(zone.configuration(context.current()))
 
 
@@ -468,7 +480,7 @@ route(
     "GET",
     "getConfiguration",
     "This Onezone's public configuration.",
-    response=ZoneConfiguration,
+    response="ZoneConfiguration",
     public=True,
 )(_configuration)
 route(
@@ -477,7 +489,7 @@ route(
     "getConfigurationLegacy",
     "This Onezone's public configuration (Onezone's legacy path, outside the API prefix).",
     prefix="",
-    response=ZoneConfiguration,
+    response="ZoneConfiguration",
     public=True,
 )(_configuration)
 
@@ -492,6 +504,8 @@ route(
     public=True,
 )
 def get_health() -> Response:
+    from chalicelib import health
+
     return Response(body=health.report(context.current()), status_code=200, headers={"Content-Type": "application/xml"})
 
 
@@ -500,12 +514,16 @@ def get_health() -> Response:
     "POST",
     "createNamedTokenForCurrentUser",
     "Create a named token.",
-    request=CreateNamedTokenRequest,
-    response=CreatedToken,
+    request="CreateNamedTokenRequest",
+    response="CreatedToken",
     status=201,
     api=("create token.null.user_named_token,{client}:private",),
 )
 def create_named_token() -> Response:
+    from chalicelib import user_tokens
+    from chalicelib.models import CreateNamedTokenRequest
+    from chalicelib.validation import parse
+
     caller = _caller()
     created = user_tokens.create_named(context.current(), caller, parse(CreateNamedTokenRequest, _request().raw_body))
     return ok(created, status=201, headers={"Location": f"{API}/tokens/named/{created.tokenId}"})
@@ -516,10 +534,12 @@ def create_named_token() -> Response:
     "GET",
     "listNamedTokensOfCurrentUser",
     "List named tokens.",
-    response=TokenIdList,
+    response="TokenIdList",
     api=("get token.null.user_named_tokens,{client}:private",),
 )
 def list_named_tokens() -> Response:
+    from chalicelib import user_tokens
+
     return ok(user_tokens.list_named(_caller()))
 
 
@@ -528,12 +548,16 @@ def list_named_tokens() -> Response:
     "POST",
     "createTemporaryTokenForCurrentUser",
     "Create a temporary token.",
-    request=CreateTemporaryTokenRequest,
-    response=TokenResponse,
+    request="CreateTemporaryTokenRequest",
+    response="TokenResponse",
     status=201,
     api=("create token.null.user_temporary_token,{client}:private",),
 )
 def create_temporary_token() -> Response:
+    from chalicelib import user_tokens
+    from chalicelib.models import CreateTemporaryTokenRequest
+    from chalicelib.validation import parse
+
     caller = _caller()
     body = parse(CreateTemporaryTokenRequest, _request().raw_body)
     return ok(user_tokens.create_temporary(context.current(), caller, body), status=201)
@@ -548,6 +572,8 @@ def create_temporary_token() -> Response:
     api=("delete token.null.user_temporary_tokens,{client}:private",),
 )
 def revoke_temporary_tokens() -> Response:
+    from chalicelib import user_tokens
+
     user_tokens.revoke_temporary(context.current(), _caller())
     return ok(None, status=204)
 
@@ -557,10 +583,12 @@ def revoke_temporary_tokens() -> Response:
     "GET",
     "getNamedToken",
     "Get a named token's details.",
-    response=TokenInfo,
+    response="TokenInfo",
     api=("get token.{token_id}.instance:private",),
 )
 def get_named_token(token_id: str) -> Response:
+    from chalicelib import user_tokens
+
     return ok(user_tokens.info(context.current(), _caller(), token_id))
 
 
@@ -569,11 +597,15 @@ def get_named_token(token_id: str) -> Response:
     "PATCH",
     "updateNamedToken",
     "Revoke or reinstate a named token.",
-    request=UpdateTokenRequest,
+    request="UpdateTokenRequest",
     status=204,
     api=("update token.{token_id}.instance:private",),
 )
 def update_named_token(token_id: str) -> Response:
+    from chalicelib import user_tokens
+    from chalicelib.models import UpdateTokenRequest
+    from chalicelib.validation import parse
+
     caller = _caller()
     user_tokens.update(context.current(), caller, token_id, parse(UpdateTokenRequest, _request().raw_body))
     return ok(None, status=204)
@@ -588,6 +620,8 @@ def update_named_token(token_id: str) -> Response:
     api=("delete token.{token_id}.instance:private",),
 )
 def delete_named_token(token_id: str) -> Response:
+    from chalicelib import user_tokens
+
     user_tokens.delete(context.current(), _caller(), token_id)
     return ok(None, status=204)
 
@@ -597,11 +631,15 @@ def delete_named_token(token_id: str) -> Response:
     "POST",
     "examineToken",
     "What a token claims to be (any Onedata token; no signature check).",
-    request=ExamineTokenRequest,
-    response=ExaminedToken,
+    request="ExamineTokenRequest",
+    response="ExaminedToken",
     public=True,
 )
 def examine_token() -> Response:
+    from chalicelib import token_checks
+    from chalicelib.models import ExamineTokenRequest
+    from chalicelib.validation import parse
+
     return ok(token_checks.examine(parse(ExamineTokenRequest, _request().raw_body).token))
 
 
@@ -610,11 +648,15 @@ def examine_token() -> Response:
     "POST",
     "confineToken",
     "Add caveats to a token.",
-    request=ConfineTokenRequest,
-    response=TokenResponse,
+    request="ConfineTokenRequest",
+    response="TokenResponse",
     public=True,
 )
 def confine_token() -> Response:
+    from chalicelib import token_checks
+    from chalicelib.models import ConfineTokenRequest
+    from chalicelib.validation import parse
+
     return ok(token_checks.confine(parse(ConfineTokenRequest, _request().raw_body)))
 
 
@@ -623,11 +665,15 @@ def confine_token() -> Response:
     "POST",
     "verifyInviteToken",
     "Verify an invite token for a use (does not use it up).",
-    request=VerifyInviteTokenRequest,
-    response=VerifiedToken,
+    request="VerifyInviteTokenRequest",
+    response="VerifiedToken",
     public=True,
 )
 def verify_invite_token() -> Response:
+    from chalicelib import token_checks
+    from chalicelib.models import VerifyInviteTokenRequest
+    from chalicelib.validation import parse
+
     body = parse(VerifyInviteTokenRequest, _request().raw_body)
     return ok(token_checks.verify_invite(context.current(), body, _source_ip()))
 
@@ -637,11 +683,15 @@ def verify_invite_token() -> Response:
     "POST",
     "verifyAccessToken",
     "Verify an access token for a use.",
-    request=VerifyAccessTokenRequest,
-    response=VerifiedToken,
+    request="VerifyAccessTokenRequest",
+    response="VerifiedToken",
     public=True,
 )
 def verify_access_token() -> Response:
+    from chalicelib import token_checks
+    from chalicelib.models import VerifyAccessTokenRequest
+    from chalicelib.validation import parse
+
     body = parse(VerifyAccessTokenRequest, _request().raw_body)
     return ok(token_checks.verify_access(context.current(), body, _source_ip()))
 
@@ -651,17 +701,23 @@ def verify_access_token() -> Response:
     "POST",
     "verifyIdentityToken",
     "Verify an identity token for a use.",
-    request=VerifyIdentityTokenRequest,
-    response=VerifiedToken,
+    request="VerifyIdentityTokenRequest",
+    response="VerifiedToken",
     public=True,
 )
 def verify_identity_token() -> Response:
+    from chalicelib import token_checks
+    from chalicelib.models import VerifyIdentityTokenRequest
+    from chalicelib.validation import parse
+
     body = parse(VerifyIdentityTokenRequest, _request().raw_body)
     return ok(token_checks.verify_identity(context.current(), body, _source_ip()))
 
 
 @route("/openapi.json", "GET", "getOpenApiDocument", "This API's OpenAPI document.", public=True)
 def get_openapi_document() -> Response:
+    from chalicelib import openapi
+
     return ok(openapi.document(OPERATIONS, VERSION))
 
 
@@ -684,6 +740,8 @@ _reject_other_methods()
 @app.lambda_function(name="bootstrap_admin")
 def bootstrap_admin(event: dict[str, Any], _lambda_context: Any) -> dict[str, Any]:
     """Run once after deploying: create the admin user from the configured secret."""
+    from chalicelib import bootstrap
+
     return bootstrap.run(context.current())
 
 
@@ -691,4 +749,6 @@ def bootstrap_admin(event: dict[str, Any], _lambda_context: Any) -> dict[str, An
 def reconcile_dns(_event: CloudWatchEvent) -> dict[str, int]:
     """Make Route 53 hold exactly what the registry says (README: "DNS that heals itself").
     Invoke it by hand with a scheduled event: `infra/reconcile-event.json`."""
+    from chalicelib.dns import reconciler
+
     return reconciler.run(context.current())

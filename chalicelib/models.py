@@ -4,14 +4,13 @@ Field names are the wire names (Onezone's camelCase), so the models double as th
 Request models validate with the Onedata-typed fields of `chalicelib.validation`.
 """
 
-from __future__ import annotations
-
 import json
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, model_validator
 
+from chalicelib.model_base import Model
 from chalicelib.tokens import caveats as cv
 from chalicelib.tokens.codec import INVITE_TYPES, REGISTER_ONEPROVIDER, TokenType
 from chalicelib.validation import (
@@ -33,6 +32,7 @@ from chalicelib.validation import (
     invalid,
     require_string,
 )
+from chalicelib.zone import CurrentTime, ZoneConfiguration  # noqa: F401 - bodies, declared light there
 
 # Onezone administrative privileges this service knows about (a subset of Onezone's `oz_*`
 # privileges: those that govern users, privileges, providers, clusters and tokens).
@@ -269,7 +269,7 @@ class DelegationRequest(RequestModel):
         return required
 
     @model_validator(mode="after")
-    def _same_addresses(self) -> DelegationRequest:
+    def _same_addresses(self) -> Self:
         """Both names of the worker IP list may be sent, but then they must agree."""
         both = self.ipList is not None and self.opWorkerIpAddresses is not None
         if both and set(self.ipList or []) != set(self.opWorkerIpAddresses or []):
@@ -295,7 +295,7 @@ class RegisterProviderRequest(DelegationRequest):
     longitude: Longitude = 0.0
 
     @model_validator(mode="after")
-    def _ones3_complete(self) -> RegisterProviderRequest:
+    def _ones3_complete(self) -> Self:
         """OneS3 addresses and port come together."""
         if (self.oneS3IpAddresses is None) != (self.oneS3Port is None):
             missing = "oneS3Port" if self.oneS3Port is None else "oneS3IpAddresses"
@@ -315,39 +315,39 @@ def omitted_if_none() -> Any:
     return Field(default=None, exclude_if=_is_none)
 
 
-class Subject(BaseModel):
+class Subject(Model):
     """Who a token is for, or who created something: `{"type": "user", "id": ...}`."""
 
     type: str
     id: str | None
 
 
-class ServiceVersion(BaseModel):
+class ServiceVersion(Model):
     release: str
     build: str
     gui: str
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(Model):
     token: str
 
 
-class UserResponse(BaseModel):
+class UserResponse(Model):
     userId: str
     username: str
     fullName: str
     basicAuthEnabled: bool = True
 
 
-class CreateUserResponse(BaseModel):
+class CreateUserResponse(Model):
     userId: str
 
 
-class PrivilegesResponse(BaseModel):
+class PrivilegesResponse(Model):
     privileges: list[str]
 
 
-class RegisterProviderResponse(BaseModel):
+class RegisterProviderResponse(Model):
     """Onezone's answer (`macaroon` is its deprecated copy of the root token) and the seed's
     `adminUserId`."""
 
@@ -357,20 +357,20 @@ class RegisterProviderResponse(BaseModel):
     adminUserId: str
 
 
-class ErrorObject(BaseModel):
+class ErrorObject(Model):
     id: str
     description: str
     details: dict[str, Any] | None = None
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     error: ErrorObject
 
 
 # ---- providers after registration ---------------------------------------------------------
 
 
-class ProviderDetails(BaseModel):
+class ProviderDetails(Model):
     """Onezone's protected view of a provider. `online` is always false: this registry does not
     hold the providers' connections, so it cannot know."""
 
@@ -384,7 +384,7 @@ class ProviderDetails(BaseModel):
     creationTime: int
 
 
-class ProviderList(BaseModel):
+class ProviderList(Model):
     providers: list[str]
     nextPageToken: str | None = omitted_if_none()
 
@@ -396,13 +396,13 @@ class UpdateProviderRequest(RequestModel):
     longitude: Longitude | None = None
 
     @model_validator(mode="after")
-    def _at_least_one(self) -> UpdateProviderRequest:
+    def _at_least_one(self) -> Self:
         if not self.model_fields_set - {key for key, value in self if value is None}:
             raise invalid("missingAtLeastOneValue", keys=["adminEmail", "latitude", "longitude", "name"])
         return self
 
 
-class DomainConfig(BaseModel):
+class DomainConfig(Model):
     subdomainDelegation: bool
     domain: str
     subdomain: str | None = None
@@ -425,11 +425,11 @@ class SetDnsTxtRecordRequest(RequestModel):
     ttl: Ttl = DEFAULT_TXT_TTL
 
 
-class ClusterList(BaseModel):
+class ClusterList(Model):
     clusters: list[str]
 
 
-class ClusterDetails(BaseModel):
+class ClusterDetails(Model):
     """Onezone's cluster view (`serviceId` and `creatorId` are ours: Onepanel derives the first,
     `creator` carries the second)."""
 
@@ -442,23 +442,6 @@ class ClusterDetails(BaseModel):
     creationTime: int
     serviceId: str
     creatorId: str
-
-
-class ZoneConfiguration(BaseModel):
-    """Onezone's `GET /configuration`: what Onepanel reads before and after registering."""
-
-    name: str | None
-    version: str
-    build: str
-    domain: str
-    subdomainDelegationSupported: bool
-    supportedIdPs: list[dict[str, Any]] = []
-    compatibilityRegistryRevision: int
-    compatibleOneproviderVersions: list[str]
-    openDataXrootdServerDomain: str | None = None
-    bagitUploaderWorkflowSchemaId: str | None = None
-    availableSpaceTags: dict[str, list[str]] = {"general": [], "domains": []}
-    providerRegistrationPolicy: str
 
 
 # ---- tokens ----------------------------------------------------------------------------
@@ -486,12 +469,12 @@ class CreateNamedTokenRequest(CreateTemporaryTokenRequest):
     usageLimit: Annotated[int, BeforeValidator(_not_boolean), Field(ge=1)] | Literal["infinity"] = "infinity"
 
 
-class CreatedToken(BaseModel):
+class CreatedToken(Model):
     tokenId: str
     token: str
 
 
-class TokenInfo(BaseModel):
+class TokenInfo(Model):
     """`GET /tokens/named/{id}`: Onezone's fields (`metadata`, and the token itself, minted
     again from its item), plus flat copies of the metadata kept for convenience."""
 
@@ -509,7 +492,7 @@ class TokenInfo(BaseModel):
     creationTime: int
 
 
-class TokenIdList(BaseModel):
+class TokenIdList(Model):
     tokens: list[str]
 
 
@@ -523,7 +506,7 @@ class ExamineTokenRequest(RequestModel):
     token: NonEmptyString
 
 
-class ExaminedToken(BaseModel):
+class ExaminedToken(Model):
     onezoneDomain: str
     id: str
     persistence: str
@@ -555,7 +538,7 @@ class VerifyAccessTokenRequest(VerifyIdentityTokenRequest):
     allowDataAccessCaveats: Boolean = False
 
 
-class VerifiedToken(BaseModel):
+class VerifiedToken(Model):
     subject: Subject
     ttl: int | None
 
@@ -577,11 +560,7 @@ class UpdateClusterRequest(RequestModel):
     onepanelProxy: Boolean | None = None
 
     @model_validator(mode="after")
-    def _at_least_one(self) -> UpdateClusterRequest:
+    def _at_least_one(self) -> Self:
         if self.workerVersion is None and self.onepanelVersion is None and self.onepanelProxy is None:
             raise invalid("missingAtLeastOneValue", keys=["onepanelProxy", "onepanelVersion", "workerVersion"])
         return self
-
-
-class CurrentTime(BaseModel):
-    timeMillis: int

@@ -17,6 +17,7 @@ Nothing secret is ever logged: no token, password, key or `Authorization` header
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -46,8 +47,9 @@ logger = Logger(service=SERVICE, level=os.environ.get("LOG_LEVEL", "INFO"), use_
 
 
 def setup() -> None:
-    """Route the `chalicelib` loggers through the JSON logger (call once every module logging
-    through them is imported: the modules' loggers are children of `chalicelib`)."""
+    """Route the `chalicelib` loggers through the JSON logger: their parent `chalicelib` gets its
+    handler, so modules imported later (app.py imports most on first use) log through it too."""
+    logging.getLogger("chalicelib")  # registered now, so that its configuration is copied
     copy_config_to_registered_loggers(source_logger=logger, include={"chalicelib"})
 
 

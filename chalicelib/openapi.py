@@ -1,20 +1,21 @@
 """The OpenAPI 3 document of the API, generated from the route table and the pydantic models.
 
-`app.route` records one `Operation` per route; bodies come from the request/response models'
-own JSON schemas, errors share the Onedata error schema. Nothing here is written by hand twice:
+`app.route` records one `Operation` per route (`chalicelib.operations`); bodies come from the
+request/response models' own JSON schemas (named there, looked up in `chalicelib.models` here),
+errors share the Onedata error schema. Nothing here is written by hand twice:
 a new route or field shows up in the document by being declared.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
+from chalicelib import models
 from chalicelib.models import DelegationRequest, ErrorResponse
+from chalicelib.operations import Operation
 
 REF = "#/components/schemas/{model}"
 ERROR_DESCRIPTIONS = {
@@ -39,36 +40,10 @@ SECURITY_SCHEMES = {
 }
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    request: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
-    status: int = 200
-    public: bool = False
-    deprecated: bool = False
-    # Responses that are no pydantic model: (media type, JSON schema), e.g. Nagios' XML.
-    raw_response: tuple[str, dict[str, Any]] | None = None
-    # What the operation is to `api` caveats (`chalicelib.tokens.gri.ApiOperation` specs).
-    api: tuple[str, ...] = ()
-
-    @property
-    def path_params(self) -> list[str]:
-        return re.findall(r"{(\w+)}", self.path)
-
-    @property
-    def errors(self) -> list[int]:
-        codes = [400, 404, 405, 500, 503]
-        if not self.public:
-            codes += [401, 403]
-        return sorted(codes)
-
-
-def _schema(model: type[BaseModel], schemas: dict[str, Any], mode: str) -> dict[str, str]:
-    generated = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+def _schema(model: type[Any], schemas: dict[str, Any], mode: str) -> dict[str, str]:
+    """A body's schema, stored under its name (a pydantic model, or a `TypedDict` body that is
+    built without pydantic at run time: `chalicelib.zone`)."""
+    generated = TypeAdapter(model).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     schemas.update(generated.pop("$defs", {}))
     if mode == "validation" and issubclass(model, DelegationRequest):
         generated["allOf"] = _delegation_requirements(model)
@@ -101,7 +76,7 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     error = _schema(ErrorResponse, schemas, "serialization")
     success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
-        success["content"] = _json(_schema(op.response, schemas, "serialization"))
+        success["content"] = _json(_schema(getattr(models, op.response), schemas, "serialization"))
     elif op.raw_response is not None:
         media, schema = op.raw_response
         success["content"] = {media: {"schema": schema}}
@@ -119,7 +94,8 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in op.path_params
         ]
     if op.request is not None:
-        spec["requestBody"] = {"required": True, "content": _json(_schema(op.request, schemas, "validation"))}
+        request = getattr(models, op.request)
+        spec["requestBody"] = {"required": True, "content": _json(_schema(request, schemas, "validation"))}
     if op.deprecated:
         spec["deprecated"] = True
     return spec

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError, ConnectionError, ConnectTimeoutError, ReadTimeoutError
 from chalice import Response
-from pydantic import BaseModel
 
 from chalicelib import observability
 from chalicelib.errors import OnedataError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,11 @@ def ok(
     body: BaseModel | dict[str, Any] | str | None, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """A JSON response (a `str` body is a JSON string; `None`, no body at all)."""
-    if isinstance(body, BaseModel):
+    dump = getattr(body, "model_dump", None)  # a pydantic model (pydantic is not imported here: zone.py)
+    if dump is not None:
         # Nulls are part of Onezone's bodies (`"ttl": null`, a subject's `"id": null`); fields
         # that are left out instead say so themselves (`models.omitted_if_none`).
-        body = body.model_dump(mode="json")
+        body = dump(mode="json")
     text = "" if body is None else json.dumps(body)
     return Response(body=text, status_code=status, headers={**JSON, **(headers or {})})
 
@@ -70,6 +72,10 @@ def as_onedata_error(exc: BaseException) -> OnedataError:
     if isinstance(exc, OnedataError):
         return exc
     retry = {"Retry-After": RETRY_AFTER_SECONDS}
+    # botocore's exceptions are imported here, on the way out of a failure: a request that never
+    # reached AWS (GET /configuration) does not pay for them.
+    from botocore.exceptions import ClientError, ConnectionError, ConnectTimeoutError, ReadTimeoutError
+
     if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in RETRYABLE_CODES:
         log.warning("retryable AWS failure: %s", exc)
         return OnedataError("temporaryFailure", headers=retry)
@@ -79,7 +85,7 @@ def as_onedata_error(exc: BaseException) -> OnedataError:
     if isinstance(exc, ConnectionError):
         log.warning("AWS endpoint unreachable: %s", exc)
         return OnedataError("serviceUnavailable", headers=retry)
-    reference = uuid.uuid4().hex
+    reference = os.urandom(16).hex()
     log.error("internal error, reference %s", reference, exc_info=exc)
     return OnedataError("internalServerError", reference=reference)
 

@@ -11,8 +11,6 @@ Leniency beyond Onezone, documented in the README: booleans may be sent as the s
 comma before a closing brace or bracket is tolerated (the seed's curl example has one).
 """
 
-from __future__ import annotations
-
 import ipaddress
 import json
 import math
@@ -20,7 +18,6 @@ import re
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     ValidationError,
@@ -31,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from chalicelib.errors import CATALOGUE, OnedataError
+from chalicelib.model_base import Model
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB token must still reach `tokenTooLarge`
 _MAX_TRAILING_COMMAS = 16
@@ -303,7 +301,7 @@ Subdomain = Annotated[
 # ---- models and error translation ---------------------------------------------------------
 
 
-class RequestModel(BaseModel):
+class RequestModel(Model):
     """Base of every request body: unknown keys are dropped, as Onezone does.
 
     `REQUIRED` lists keys that must be present; subclasses with conditional requirements

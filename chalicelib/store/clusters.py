@@ -5,10 +5,7 @@ privileges (the registering user gets all of them, as in Onezone). The versions 
 cluster's Onepanel reports after registering (`PATCH /clusters/{id}`).
 """
 
-from __future__ import annotations
-
-from pydantic import BaseModel
-
+from chalicelib.model_base import Model
 from chalicelib.store import db
 
 CLUSTER_ADMIN_PRIVILEGES = [
@@ -28,7 +25,7 @@ CLUSTER_ADMIN_PRIVILEGES = [
 UNKNOWN_VERSION = {"release": "18.02.*", "build": "unknown", "gui": "empty"}
 
 
-class ClusterRecord(BaseModel):
+class ClusterRecord(Model):
     clusterId: str
     type: str = "oneprovider"
     serviceId: str

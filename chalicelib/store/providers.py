@@ -1,24 +1,21 @@
 """The providers table: one item per registered Oneprovider, keyed by `providerId`."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel
-
 from chalicelib.context import Context
+from chalicelib.model_base import Model
 from chalicelib.store import db
 
 
-class TxtRecord(BaseModel):
+class TxtRecord(Model):
     """A TXT record the provider asked for under its subdomain (ACME DNS-01 challenges)."""
 
     content: str
     ttl: int
 
 
-class ProviderRecord(BaseModel):
+class ProviderRecord(Model):
     """A provider as stored. `dnsRevision` counts the writes that change its DNS records (domain
     configuration, TXT records): each such write is conditional on the revision it read, so two
     of them never both think they own the zone's state (`chalicelib.dns.transitions`).

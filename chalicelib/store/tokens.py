@@ -7,16 +7,13 @@ can be minted again from this item. Temporary tokens have no item at all: their 
 generation (on the user item) revokes them.
 """
 
-from __future__ import annotations
-
-from pydantic import BaseModel
-
 from chalicelib.context import Context
+from chalicelib.model_base import Model
 from chalicelib.store import db
 from chalicelib.tokens.codec import Identifier, Subject, TokenType
 
 
-class TokenRecord(BaseModel):
+class TokenRecord(Model):
     tokenId: str
     subjectType: str  # user | oneprovider
     subjectId: str

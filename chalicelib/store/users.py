@@ -4,17 +4,16 @@ Attribute names go through `ExpressionAttributeNames` (`clusters` and `privilege
 reserved words).
 """
 
-from __future__ import annotations
-
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.context import Context
+from chalicelib.model_base import Model
 from chalicelib.store import db, identifiers
 
 
-class UserRecord(BaseModel):
+class UserRecord(Model):
     userId: str
     username: str
     fullName: str
