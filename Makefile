@@ -15,7 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip<26.3'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	# The CLI, editable as a plain path entry: setuptools' default editable finder is a module
+	# every interpreter of this venv would import at start-up (~15 ms of each cold start measured).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -3,7 +3,7 @@
 Never run as a test: tests assert behaviour, this measures it. Prints a table and writes
 bench/results/latest.json. In-process figures use moto's `mock_aws` and chalice's test client;
 HTTP figures start the local run (`scripts/run_local.py`: moto server + `chalice local`) on free
-loopback ports. Every loop is bounded in count; a full run takes about two minutes on 2 cores.
+loopback ports. Every loop is bounded in count; a full run takes about four minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ import json
 import logging
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,6 +35,8 @@ import boto3  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from bench.cold import cold_requests  # noqa: E402
+from bench.localrun import API, RESULTS, local_run  # noqa: E402
 from chalicelib import context, passwords  # noqa: E402
 from chalicelib.dns.records import RecordSet, change_batch  # noqa: E402
 from chalicelib.models import OZ_PRIVILEGES  # noqa: E402
@@ -50,8 +48,6 @@ from infra import stack  # noqa: E402
 # infra/stack.py creates the secrets moto's CloudFormation skips; moto's warning about them is noise.
 logging.getLogger("moto").setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", category=UserWarning, module="moto.cloudformation.parsing")
-RESULTS = ROOT / "bench" / "results"
-API = "/api/v3/onezone"
 # Users created for the figures get the tests' cheap KDF (tests/conftest.py): hashes carry their
 # parameters, so they verify exactly like production ones, only faster. Only `kdf()` and the
 # Basic-auth HTTP rows pay the real cost.
@@ -132,7 +128,7 @@ def registration(token: str, subdomain: str | None) -> dict[str, Any]:
 @contextmanager
 def hooked(**handlers: Callable[..., None]) -> Iterator[None]:
     """Register botocore event handlers (`before_call=...` for `before-call.*.*`) on every client
-    the app made (`chalicelib.aws.Clients.create`), for the duration of the block."""
+    the app made (`chalicelib.aws.new_client`), for the duration of the block."""
     clients = context.current().aws
     every = (clients.dynamodb, clients.route53, clients.secretsmanager)
     events = {name.replace("_", "-") + ".*.*": handler for name, handler in handlers.items()}
@@ -189,12 +185,12 @@ def counted(action: Callable[[], Any]) -> dict[str, int]:
 
 MINIMUM = {
     "token creation (Basic auth)": (
-        {"GetItem": 2, "PutItem": 1},
-        "PutItem of the token; Basic auth reads username -> id (identifiers) and the user",
+        {"GetItem": 2, "TransactWriteItems": 1},
+        "the named token and its name's claim in one transaction; Basic reads username -> id and the user",
     ),
     "token creation (access token)": (
-        {"GetItem": 2, "PutItem": 1},
-        "PutItem of the token; the access token's record (revocation) and its user",
+        {"GetItem": 1, "TransactWriteItems": 1},
+        "the named token and its name's claim; a temporary token has no record, only its user",
     ),
     "registration by domain": (
         {"GetItem": 2, "TransactWriteItems": 1},
@@ -325,38 +321,6 @@ def handler_overhead(n: int = 40) -> dict[str, Any]:
     }
 
 
-def _import_figures(code: str) -> tuple[float, int]:
-    """Seconds to run `code` in a fresh interpreter, and that interpreter's peak RSS in kB.
-
-    Peak RSS is VmHWM from /proc, not getrusage's ru_maxrss: on Linux ru_maxrss survives
-    fork+exec, so a child started from this (large) process reports the parent's high-water mark
-    (a 10 MB child of a 400 MB parent reads 411 MB with ru_maxrss, 10 MB with VmHWM).
-    """
-    script = (
-        "import re, time; t = time.perf_counter(); " + code + "; "
-        "print(time.perf_counter() - t, re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
-    )
-    seconds, rss = out.stdout.split()
-    return float(seconds), int(rss)
-
-
-def cold_start(runs: int = 5) -> dict[str, Any]:
-    app = [_import_figures("import app") for _ in range(runs)]
-    deps = [_import_figures("import chalice, boto3, pydantic, pymacaroons") for _ in range(runs)]
-    app_s, deps_s = statistics.median(a for a, _ in app), statistics.median(d for d, _ in deps)
-    return {
-        "runs": runs,
-        "app_import_ms": ms(app_s),
-        "dependencies_import_ms": ms(deps_s),
-        "ratio": round(app_s / deps_s, 2),
-        "peak_rss_mb": round(max(r for _, r in app) / 1024, 1),
-        "dependencies_peak_rss_mb": round(max(r for _, r in deps) / 1024, 1),
-    }
-
-
 # What `chalicelib.observability` sets up, and a standard-library logger with the same fields:
 # the issue's rule is to keep Powertools unless its cold start costs more than 15 ms over this.
 POWERTOOLS_SETUP = (
@@ -378,8 +342,9 @@ STDLIB_SETUP = (
     "keys.values = {'requestId': 'r', 'route': '/x'}\n"
     "logger.info('request', extra={'fields': {'status': 200, 'latencyMs': 1.0}})"
 )
-# Everything the app imports anyway before it sets up its logs.
-APP_DEPENDENCIES = "import chalice, boto3, botocore.config, pydantic, pymacaroons, json, logging"
+# What a cold request that reaches AWS imports besides its logging (GET /configuration imports
+# only chalice before it: README "Performance" has its figure).
+APP_DEPENDENCIES = "import chalice.app, botocore.session, botocore.config, pydantic, pymacaroons, json, logging"
 
 
 def _setup_ms(setup: str) -> float:
@@ -579,67 +544,13 @@ def package_size() -> dict[str, Any]:
 # ---------------------------------------------------------------- over HTTP: the local run
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Http:
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def __call__(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers=sent)  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            raise SystemExit(f"{method} {path}: {error.code} {error.read()[:300]!r}") from None
-        return json.loads(raw) if raw else None
-
-
-@contextmanager
-def local_run() -> Iterator[tuple[Http, str]]:
-    """`scripts/run_local.py` on free ports (as `make run` starts it); yields (client, admin password)."""
-    port, moto_port = _free_port(), _free_port()
-    password = "bench-admin-password"  # noqa: S105 - the local run's throwaway admin
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(ONEZONE_PORT=str(port), MOTO_PORT=str(moto_port), ONEZONE_ADMIN_PASSWORD=password)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    log = RESULTS / "local-run.log"  # a file, not a pipe: a full pipe would stall the servers
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "scripts/run_local.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while "Press Ctrl-C" not in log.read_text():
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"the local run did not start; see {log}")
-            time.sleep(0.2)
-        yield Http(f"http://127.0.0.1:{port}{API}"), password
-    finally:
-        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-
-
 def http_latency(n: int = 20, n_scrypt: int = 6) -> dict[str, Any]:
     """p50/p95 of every operation, one request at a time. What a request consumes (a registration
     token, a provider to delete, a named token to delete, a unique username) is made beforehand,
     outside the timing; rows marked scrypt pay one real password hash or verification."""
-    with local_run() as (http, admin_password):
-        admin_basic = basic("admin", admin_password)
+    with local_run() as run:
+        http = run.http
+        admin_basic = basic("admin", run.admin_password)
         valid = int(time.time()) + 3600
         admin = {"X-Auth-Token": http("POST", "/user/tokens/temporary", _temporary(valid), admin_basic)["token"]}
         admin_id = http("GET", "/user", headers=admin)["userId"]
@@ -762,7 +673,7 @@ def main() -> int:
     for name, measure in [
         ("aws_calls", aws_calls),
         ("handler_overhead", handler_overhead),
-        ("cold_start", cold_start),
+        ("cold_request", cold_requests),
         ("logging_choice", logging_choice),
         ("scale", scale),
         ("reconcile", reconcile_cost),
@@ -790,11 +701,19 @@ def print_table(results: dict[str, Any]) -> None:
     print(f"\nHandler overhead (median of {o['n']} registrations by domain, in process, same moto backend)")
     print(f"  through the app {o['app_ms']} ms  vs  its exact DynamoDB calls via boto3 {o['direct_boto3_ms']} ms")
     print(f"  ratio {o['ratio']} ({o['handler_ms']} ms of handler work per registration)")
-    c = results["cold_start"]
-    print(f"\nCold start (median of {c['runs']} fresh interpreters)")
-    print(f"  import app {c['app_import_ms']} ms  vs  import chalice, boto3, pydantic, pymacaroons")
-    print(f"  {c['dependencies_import_ms']} ms: ratio {c['ratio']}")
-    print(f"  peak RSS {c['peak_rss_mb']} MB (dependencies alone {c['dependencies_peak_rss_mb']} MB)")
+    print("\nCold requests (a fresh interpreter per request, API Gateway event through the handler, moto server;")
+    print("  floor: a fresh interpreter making the same AWS calls with boto3 alone; medians, alternated)")
+    heading = ("app ms", "floor ms", "ratio", "app cpu", "floor cpu", "import app", "peak RSS")
+    print(f"  {'':32}" + "".join(f"{h:>11}" for h in heading))
+    for name, c in results["cold_request"].items():
+        figures = (c["app_ms"], c["floor_ms"], c["ratio"], c["app_cpu_ms"], c["floor_cpu_ms"])
+        print(f"  {name:32}" + "".join(f"{f:>11}" for f in figures), end="")
+        print(f"{c['import_app_ms']:>8} ms{c['peak_rss_mb']:>8} MB")
+    costs = next(c["dependencies_cpu_ms"] for c in results["cold_request"].values() if "dependencies_cpu_ms" in c)
+    print(
+        f"  what the app's dependencies add to a floor of {costs['floor_cpu_ms']} ms CPU (the token request's reads):"
+    )
+    print("    " + ", ".join(f"{name} +{ms} ms" for name, ms in costs.items() if name != "floor_cpu_ms"))
     g = results["logging_choice"]
     print(f"\nLogging's cold-start cost (median of {g['runs']} fresh interpreters, after the app's other imports)")
     print(f"  Powertools Logger + metrics {g['powertools_ms']} ms  vs  a stdlib JSON logger {g['stdlib_ms']} ms")

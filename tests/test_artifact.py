@@ -30,13 +30,13 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from infra import stack
+from tests.apigateway import rest_event
 from tests.localrun import ROOT
 
 PACKAGE = ROOT / "out" / "deployment.zip"
 SOURCES = [ROOT / "app.py", ROOT / "requirements.txt", *(ROOT / "chalicelib").rglob("*.py")]
 ADMIN_PASSWORD = "artifact-admin-1"
 ZONE = "artifact.test"
-SOURCE_IP = "192.0.2.77"
 
 # The Lambda runtime's side: one container, its handlers, invocations as JSON lines.
 DRIVER = """
@@ -60,44 +60,6 @@ for line in sys.stdin:
     origins = {m: getattr(sys.modules[m], "__file__", None) for m in loaded}
     print("ANSWER " + json.dumps({"answer": answer, "modules": origins}), flush=True)
 """
-
-
-def event(
-    method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, resource: str | None = None
-) -> dict:
-    """An API Gateway REST proxy event for the `api` stage (`resource`: the route matched, if it
-    has path parameters)."""
-    resource = resource or path
-    headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "User-Agent": "artifact-test", **(headers or {})}
-    params = {
-        name.strip("{}"): part
-        for name, part in zip(resource.split("/"), path.split("/"), strict=True)
-        if name.startswith("{")
-    }
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": params or None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource,
-            "httpMethod": method,
-            "path": f"/api{path}",
-            "stage": "api",
-            "requestId": f"gateway-{os.urandom(4).hex()}",
-            "identity": {"sourceIp": SOURCE_IP, "userAgent": "artifact-test"},
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "protocol": "HTTP/1.1",
-        },
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
 
 
 def package() -> Path:
@@ -144,7 +106,7 @@ class Lambda:
         raise AssertionError("the handler's interpreter died:\n" + "".join(self.output))
 
     def http(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
-        answer, _ = self.invoke(event(*args, **kwargs))
+        answer, _ = self.invoke(rest_event(*args, **kwargs))
         body = answer["body"]
         return answer["statusCode"], json.loads(body) if body else None
 
@@ -281,7 +243,7 @@ def test_the_package_serves_registration_as_lambda_would(deployed: Deployed) -> 
     assert (status, unknown["error"]["id"]) == (404, "notFound")
 
     # Everything the handler imported came from the package or the standard library.
-    _, modules = function.invoke(event("GET", "/api/v3/onezone/configuration"))
+    _, modules = function.invoke(rest_event("GET", "/api/v3/onezone/configuration"))
     stdlib = Path(os.__file__).parent
     outside = {
         name: origin
