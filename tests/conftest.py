@@ -214,3 +214,16 @@ def error_of(response: Any) -> dict[str, Any]:
     error = body["error"]
     assert {"id", "description"} <= set(error) <= {"id", "description", "details"}
     return error
+
+
+def refused(response: Any, status: int, auth_error: str | None, case: str) -> dict[str, Any]:
+    """Check a refusal: a 401 `unauthorized` whose `authError` is `auth_error`, or a 403
+    `forbidden`. Returns the error object, for what a caller checks beyond that."""
+    assert response.status_code == status, case
+    error = error_of(response)
+    if status == 401:
+        assert error["id"] == "unauthorized", case
+        assert error.get("details", {}).get("authError", {}).get("id") == auth_error, case
+    else:
+        assert error["id"] == "forbidden", case
+    return error
