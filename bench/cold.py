@@ -10,7 +10,6 @@ alone (bench/cold_floor.py); a request that makes no AWS calls has an interprete
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import pickle
@@ -147,9 +146,7 @@ def _sample(row: Row, tag: str, env: dict[str, str], work: Path, samples: Sample
 
 def _rows(run: LocalRun) -> list[Row]:
     http = run.http
-    basic = {"Authorization": "Basic " + base64.b64encode(f"admin:{run.admin_password}".encode()).decode()}
-    temporary = {"type": {"accessToken": {}}, "caveats": [{"type": "time", "validUntil": int(time.time()) + 3600}]}
-    admin = {"X-Auth-Token": http("POST", "/user/tokens/temporary", temporary, basic)["token"]}
+    admin = run.admin_token(int(time.time()) + 3600)
 
     def invite() -> str:
         return http("POST", "/user/clusters/provider_registration_token", {}, admin)["token"]

@@ -3,6 +3,7 @@ for the bench's figures over HTTP and against the moto server."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -22,6 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 API = "/api/v3/onezone"
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - the local run's throwaway admin
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def access_token_body(valid_until: int) -> dict[str, Any]:
+    """A `POST /user/tokens/temporary` body: an access token valid until `valid_until`."""
+    return {"type": {"accessToken": {}}, "caveats": [{"type": "time", "validUntil": valid_until}]}
 
 
 def _free_port() -> int:
@@ -51,6 +61,12 @@ class LocalRun:
     http: Http  # the API, under /api/v3/onezone
     admin_password: str
     moto: str  # the moto server's endpoint URL
+
+    def admin_token(self, valid_until: int) -> dict[str, str]:
+        """Headers carrying an access token of the admin (one scrypt, here, instead of per call)."""
+        body = access_token_body(valid_until)
+        token = self.http("POST", "/user/tokens/temporary", body, basic("admin", self.admin_password))["token"]
+        return {"X-Auth-Token": token}
 
 
 @contextmanager

@@ -8,7 +8,6 @@ loopback ports. Every loop is bounded in count; a full run takes about four minu
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -36,7 +35,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from bench.cold import cold_requests  # noqa: E402
-from bench.localrun import API, RESULTS, local_run  # noqa: E402
+from bench.localrun import API, RESULTS, access_token_body, basic, local_run  # noqa: E402
 from chalicelib import context, passwords  # noqa: E402
 from chalicelib.dns.records import RecordSet, change_batch  # noqa: E402
 from chalicelib.models import OZ_PRIVILEGES  # noqa: E402
@@ -62,10 +61,6 @@ def percentile(samples: list[float], q: float) -> float:
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
-
-
-def basic(username: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
 # ---------------------------------------------------------------- in process: mock_aws + test client
@@ -107,7 +102,7 @@ def call(client: Any, method: str, path: str, body: Any = None, headers: dict[st
 
 
 def access_token(client: Any, username: str) -> dict[str, str]:
-    body = {"type": {"accessToken": {}}, "caveats": [{"type": "time", "validUntil": int(time.time()) + 7200}]}
+    body = access_token_body(int(time.time()) + 7200)
     token = call(client, "POST", "/user/tokens/temporary", body, basic(username, PASSWORD))["token"]
     return {"X-Auth-Token": token}
 
@@ -552,7 +547,7 @@ def http_latency(n: int = 20, n_scrypt: int = 6) -> dict[str, Any]:
         http = run.http
         admin_basic = basic("admin", run.admin_password)
         valid = int(time.time()) + 3600
-        admin = {"X-Auth-Token": http("POST", "/user/tokens/temporary", _temporary(valid), admin_basic)["token"]}
+        admin = run.admin_token(valid)
         admin_id = http("GET", "/user", headers=admin)["userId"]
         total = 3 * n + 2
 
@@ -632,7 +627,7 @@ def http_latency(n: int = 20, n_scrypt: int = 6) -> dict[str, Any]:
             "GET /user/tokens/named": (n, lambda: http("GET", "/user/tokens/named", headers=admin)),
             "POST /user/tokens/temporary": (
                 n,
-                lambda: http("POST", "/user/tokens/temporary", _temporary(valid), admin),
+                lambda: http("POST", "/user/tokens/temporary", access_token_body(valid), admin),
             ),
             "GET /tokens/named/{id}": (n, lambda: http("GET", f"/tokens/named/{kept['tokenId']}", headers=admin)),
             "PATCH /tokens/named/{id}": (
@@ -658,10 +653,6 @@ def http_latency(n: int = 20, n_scrypt: int = 6) -> dict[str, Any]:
                 "p95_ms": ms(percentile(samples, 0.95)),
             }
         return results
-
-
-def _temporary(valid_until: int) -> dict[str, Any]:
-    return {"type": {"accessToken": {}}, "caveats": [{"type": "time", "validUntil": valid_until}]}
 
 
 # ---------------------------------------------------------------- the run
