@@ -8,6 +8,7 @@ integral and `float` otherwise, sets (which the registry never writes) as sorted
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from decimal import Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any
@@ -40,7 +41,7 @@ def to_attribute(value: Any) -> AttributeValue:
 
 def _number(value: int | float | Decimal) -> str:
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise TypeError("DynamoDB has no NaN or infinity")
         # Below DynamoDB's smallest magnitude ("Number underflow"), a float such as a latitude
         # of 1e-200 is stored as the 0 it is for every purpose here.
