@@ -12,9 +12,9 @@ import json
 import logging
 from typing import Any
 
-from chalicelib import users
 from chalicelib.config import ConfigurationError
 from chalicelib.context import Context
+from chalicelib.users import accounts
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,6 @@ def admin_password(ctx: Context) -> str:
 
 def run(ctx: Context) -> dict[str, Any]:
     username = ctx.settings.admin_username
-    created = users.ensure_admin(ctx, username, admin_password(ctx))
+    created = accounts.ensure_admin(ctx, username, admin_password(ctx))
     log.info("bootstrap admin %r %s", username, "created" if created else "already exists")
     return {"username": username, "created": created}

@@ -22,9 +22,10 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import context, passwords, users
+from chalicelib import context, passwords
 from chalicelib.models import OZ_PRIVILEGES
 from chalicelib.store import users as user_store
+from chalicelib.users import accounts
 from infra import stack
 
 pytest_plugins = ["tests.aws_calls", "tests.localrun"]
@@ -159,7 +160,7 @@ class Api:
     def create_user(self, username: str, privileges: tuple[str, ...] = ()) -> str:
         """A user created straight in the users table (with a fast KDF); returns its id."""
         user = user_store.UserRecord(
-            userId=users.new_id(),
+            userId=accounts.new_id(),
             username=username,
             fullName=username.title(),
             passwordHash=passwords.hash_password(USER_PASSWORD, FAST_KDF),

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib import context, deregistration, domain_config, provider_details
+from chalicelib import context
 from chalicelib.dns import names, records, route53, transitions
 from chalicelib.errors import OnedataError
+from chalicelib.providers import deregistration, domain_config
+from chalicelib.providers import details as provider_details
 from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
 from chalicelib.store import users as user_store

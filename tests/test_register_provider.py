@@ -28,8 +28,9 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import context, providers
+from chalicelib import context
 from chalicelib.config import Settings
+from chalicelib.providers import registration
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
@@ -1084,7 +1085,7 @@ def test_failed_undo_is_logged_and_the_original_error_returned(
 def during_commit(monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any]) -> list[Any]:
     """Run `action` (another request) once, after the first registration wrote its DNS records
     and right before its transaction: the window in which a concurrent request could interfere."""
-    real = providers._commit
+    real = registration._commit
     started: list[bool] = []
     results: list[Any] = []
 
@@ -1094,7 +1095,7 @@ def during_commit(monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any]) ->
             results.append(action())
         real(*args, **kwargs)
 
-    monkeypatch.setattr(providers, "_commit", interleaved)
+    monkeypatch.setattr(registration, "_commit", interleaved)
     return results
 
 
@@ -1238,7 +1239,7 @@ def test_used_token_whose_read_check_is_bypassed_fails_at_commit(
     """The conditional update, not the read, makes the token single-use."""
     token = api.registration_token("alice")
     first = assert_registered(api, register(api, delegated(token)), alice, token)
-    monkeypatch.setattr(providers, "require_uses_left", lambda _record: None)
+    monkeypatch.setattr(registration, "require_uses_left", lambda _record: None)
     response = register(api, delegated(token, subdomain="warsaw"))
     assert (response.status_code, error_of(response)["id"]) == (400, "inviteTokenUsageLimitReached")
     assert a_records(api) == {"krakow.onezone.test.": (120, WORKERS)}
@@ -1249,13 +1250,13 @@ def test_used_token_whose_read_check_is_bypassed_fails_at_commit(
 
 def test_token_revoked_between_check_and_commit(api: Api, alice: str, monkeypatch: pytest.MonkeyPatch) -> None:
     token = api.registration_token("alice")
-    real = providers.require_uses_left
+    real = registration.require_uses_left
 
     def then_revoked(record: Any) -> None:
         real(record)
         update_item(api, "TOKENS_TABLE", {"tokenId": record.tokenId}, revoked=True)
 
-    monkeypatch.setattr(providers, "require_uses_left", then_revoked)
+    monkeypatch.setattr(registration, "require_uses_left", then_revoked)
     response = register(api, delegated(token))
     assert (response.status_code, error_of(response)["id"]) == (400, "tokenRevoked")
     assert_nothing_registered(api)

@@ -8,8 +8,9 @@ import time
 import pytest
 from pymacaroons import Verifier
 
-from chalicelib import context, user_tokens
+from chalicelib import context
 from chalicelib.store import tokens as token_store
+from chalicelib.tokens import user_tokens
 from chalicelib.tokens.codec import Subject, TokenType
 from chalicelib.tokens.keys import key_for
 from tests.conftest import USER_PASSWORD, Api, error_of

@@ -297,8 +297,8 @@ def test_a_change_racing_another_change_of_the_provider_loses_cleanly(
 ) -> None:
     """Two writers read the provider at the same revision; the one that commits second gets a
     retryable 503, and the zone keeps exactly what the winner wrote."""
-    from chalicelib import txt_records as txt_module
     from chalicelib.dns import transitions
+    from chalicelib.providers import txt_records as txt_module
 
     real = transitions.update_provider
     raced: list[bool] = []

@@ -1,4 +1,4 @@
-"""Users: the current user, admin-created users, Onezone admin privileges, the bootstrap admin."""
+"""User accounts: admin-created users (`POST /users`) and the bootstrap admin."""
 
 from __future__ import annotations
 
@@ -9,27 +9,14 @@ from chalicelib import passwords
 from chalicelib.auth import require_privilege
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
-from chalicelib.models import (
-    OZ_PRIVILEGES,
-    CreateUserRequest,
-    CreateUserResponse,
-    PrivilegesResponse,
-    UpdatePrivilegesRequest,
-    UserResponse,
-)
+from chalicelib.models import OZ_PRIVILEGES, CreateUserRequest, CreateUserResponse
 from chalicelib.store import db
 from chalicelib.store import users as user_store
 from chalicelib.store.users import UserRecord
 
-_PRIVILEGE_UPDATE_ATTEMPTS = 5
-
 
 def new_id() -> str:
     return secrets.token_hex(16)
-
-
-def describe(user: UserRecord) -> UserResponse:
-    return UserResponse(userId=user.userId, username=user.username, fullName=user.fullName)
 
 
 def create(ctx: Context, caller: UserRecord, request: CreateUserRequest) -> CreateUserResponse:
@@ -52,36 +39,6 @@ def _new_user(username: str, password: str, full_name: str, privileges: list[str
         privileges=sorted(privileges),
         createdAt=int(time.time()),
     )
-
-
-def _existing(ctx: Context, user_id: str) -> UserRecord:
-    user = user_store.get(ctx, user_id)
-    if user is None:
-        raise OnedataError("notFound")
-    return user
-
-
-def get_privileges(ctx: Context, caller: UserRecord, user_id: str) -> PrivilegesResponse:
-    """`GET /users/{id}/privileges` (privilege `oz_view_privileges`)."""
-    require_privilege(caller, "oz_view_privileges")
-    return PrivilegesResponse(privileges=_existing(ctx, user_id).privileges)
-
-
-def update_privileges(ctx: Context, caller: UserRecord, user_id: str, request: UpdatePrivilegesRequest) -> None:
-    """`PATCH /users/{id}/privileges` with `grant`/`revoke` lists (privilege `oz_set_privileges`).
-
-    Applied as compare-and-set on the stored list, retried on a concurrent change, so two admins
-    granting different privileges at once both take effect.
-    """
-    require_privilege(caller, "oz_set_privileges")
-    if not request.grant and not request.revoke:
-        raise OnedataError("missingAtLeastOneValue", keys=["grant", "revoke"])
-    for _ in range(_PRIVILEGE_UPDATE_ATTEMPTS):
-        current = _existing(ctx, user_id).privileges
-        wanted = sorted((set(current) | set(request.grant)) - set(request.revoke))
-        if wanted == current or user_store.replace_privileges(ctx, user_id, current, wanted):
-            return
-    raise OnedataError("temporaryFailure", headers={"Retry-After": "1"})
 
 
 def ensure_admin(ctx: Context, username: str, password: str) -> bool:

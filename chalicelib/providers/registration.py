@@ -39,10 +39,10 @@ from chalicelib.store.clusters import CLUSTER_ADMIN_PRIVILEGES, ClusterRecord
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.tokens import TokenRecord
 from chalicelib.store.users import UserRecord
-from chalicelib.token_checks import deserialize
 from chalicelib.tokens import caveats as cv
 from chalicelib.tokens import issuing, verification
 from chalicelib.tokens.codec import NOBODY, REGISTER_ONEPROVIDER, Subject, TokenType
+from chalicelib.tokens.inspection import deserialize
 from chalicelib.validation import parse_json_object, validate
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from chalicelib.auth import require_privilege
 from chalicelib.context import Context
 from chalicelib.dns import records, transitions
 from chalicelib.errors import OnedataError
-from chalicelib.provider_details import existing
+from chalicelib.providers.details import existing
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
