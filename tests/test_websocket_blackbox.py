@@ -15,9 +15,7 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,8 +28,8 @@ import yaml
 from botocore.exceptions import ClientError
 
 from infra import stack
-from scripts.run_local import wait_for_port
-from tests.localrun import ROOT, LocalRun, _drain, free_port
+from scripts import run_local
+from tests.localrun import ROOT, LocalRun, free_port
 from tests.wsclient import BINARY, CHANNEL, CLOSE, CONTINUATION, PING, PONG, TEXT, Channel, client_frame
 
 pytestmark = pytest.mark.blackbox
@@ -47,22 +45,26 @@ TEMPLATES = {
 }
 
 
+def client_of(service: str, endpoint: str) -> Any:
+    """A boto3 client of the local run (its moto server, or the local server's `@connections`)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        region_name="us-east-1",
+    )
+
+
 @dataclass
 class Gateway:
     port: int
     moto: str
     stream_arn: str
-    output: list[str]
 
     def connections(self) -> Any:
         """botocore's `@connections` client, pointed at the local server as the app's is."""
-        return boto3.client(
-            "apigatewaymanagementapi",
-            endpoint_url=f"http://127.0.0.1:{self.port}/local",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            region_name="us-east-1",
-        )
+        return client_of("apigatewaymanagementapi", f"http://127.0.0.1:{self.port}/local")
 
     def channel(self, **kwargs: Any) -> Channel:
         channel = Channel(self.port, **kwargs)
@@ -74,8 +76,8 @@ class Gateway:
 def gateway(local: LocalRun) -> Iterator[Gateway]:
     moto = f"http://127.0.0.1:{local.moto_port}"
     session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
-    os.environ["AWS_ENDPOINT_URL"] = moto  # only while reading the stack: the conftest clears it per test
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # only while reading the stack and making the table
+        patch.setenv("AWS_ENDPOINT_URL", moto)
         outputs = stack.environment(session)
         table = session.client("dynamodb").create_table(
             TableName=TEST_TABLE,
@@ -84,8 +86,6 @@ def gateway(local: LocalRun) -> Iterator[Gateway]:
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )["TableDescription"]
-    finally:
-        del os.environ["AWS_ENDPOINT_URL"]
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
@@ -101,23 +101,12 @@ def gateway(local: LocalRun) -> Iterator[Gateway]:
         "TEST_STREAM_ARN": table["LatestStreamArn"],
     }
     command = [sys.executable, str(ROOT / "scripts" / "local_server.py"), "127.0.0.1", str(port), "local"]
-    server = subprocess.Popen(
-        [*command, "--preload", "tests.transport_app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
-    threading.Thread(target=_drain, args=(server.stdout, output), daemon=True).start()
+    server = run_local.start([*command, "--preload", "tests.transport_app"], env)  # its output: pytest's
     try:
-        wait_for_port("127.0.0.1", port, server)
-        yield Gateway(port, moto, table["LatestStreamArn"], output)
+        run_local.wait_for_port("127.0.0.1", port, server)
+        yield Gateway(port, moto, table["LatestStreamArn"])
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        run_local.stop(server)
 
 
 # ---- the upgrade ------------------------------------------------------------------------------
@@ -359,13 +348,7 @@ def test_connections_end_at_the_maximum_duration_however_busy(gateway: Gateway) 
 def test_stream_records_reach_the_apps_stream_handler(gateway: Gateway) -> None:
     listener = gateway.channel()
     assert listener.call({"test": "listen"}) == {"listening": True}
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=gateway.moto,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        region_name="us-east-1",
-    )
+    dynamodb = client_of("dynamodb", gateway.moto)
     item = {"id": {"S": os.urandom(4).hex()}, "blob": {"B": b"\x00\xff"}, "n": {"N": "7"}}
     dynamodb.put_item(TableName=TEST_TABLE, Item=item)
     [record] = listener.receive_json()["records"]["Records"]
@@ -484,13 +467,7 @@ def test_every_answer_of_make_run_is_onedata_json(local: LocalRun, case: str) ->
 
 
 def test_make_runs_connections_api_knows_no_stranger(local: LocalRun) -> None:
-    client = boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=local.host,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        region_name="us-east-1",
-    )
+    client = client_of("apigatewaymanagementapi", local.host)
     for call in (client.get_connection, client.delete_connection):
         with pytest.raises(ClientError) as gone:
             call(ConnectionId="NoSuchOne123456=")
