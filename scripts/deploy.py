@@ -232,10 +232,11 @@ class Deployment:
     def undeploy(self) -> None:
         self.chalice(["delete", "--stage", self.stage])
         self.say(
-            f"Functions and REST API of {self.stage} removed. Kept: the infra stack {self.stack} - its "
-            "DynamoDB tables, Route 53 zone and secrets (Retain), log groups and alarms - so a later "
-            "`make deploy` finds the data again. To remove those too, delete the stack; the tables, zone "
-            "and secrets then stay (Retain) and must be deleted by hand."
+            f"Functions, REST and WebSocket APIs of {self.stage} removed. Kept: the infra stack {self.stack} - "
+            "its DynamoDB tables, Route 53 zone and secrets (Retain), log groups and alarms - so a later "
+            f"`make deploy` finds the data again, and the front stack {self.stack}-front (us-east-1), which "
+            "the next `make deploy` points at the new APIs. To remove those too, delete the stacks; the "
+            "tables, zone and secrets then stay (Retain) and must be deleted by hand."
         )
 
     def admin_password(self) -> str:
