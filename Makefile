@@ -59,11 +59,13 @@ test: lint package-check
 ## deploy: the whole stage on AWS, created or updated (see infra/README.md):
 ##   make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=eu-central-1]
 ##               [ALARM_EMAIL=ops@example.com] [LOG_RETENTION_DAYS=90] [THROTTLE_RATE=50] [THROTTLE_BURST=100]
+##   (deploy, undeploy: PROJECT_DIR=<dir> deploys that Chalice project instead of this checkout)
 DEPLOY_OPTIONS = $(if $(REGION),--region $(REGION))
+PROJECT_OPTION = $(if $(PROJECT_DIR),--project-dir $(PROJECT_DIR))
 deploy: venv
 	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
 	$(if $(ZONE_DOMAIN),,$(error ZONE_DOMAIN=... is required))
-	$(BIN)/python scripts/deploy.py deploy --stage $(STAGE) --zone-domain $(ZONE_DOMAIN) $(DEPLOY_OPTIONS) \
+	$(BIN)/python scripts/deploy.py deploy --stage $(STAGE) --zone-domain $(ZONE_DOMAIN) $(DEPLOY_OPTIONS) $(PROJECT_OPTION) \
 		$(if $(EXISTING_HOSTED_ZONE_ID),--existing-hosted-zone-id $(EXISTING_HOSTED_ZONE_ID)) \
 		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) \
 		$(if $(LOG_RETENTION_DAYS),--log-retention-days $(LOG_RETENTION_DAYS)) \
@@ -72,7 +74,7 @@ deploy: venv
 ## undeploy: remove a stage's functions and API; its tables, zone and secrets stay
 undeploy: venv
 	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
-	$(BIN)/python scripts/deploy.py undeploy --stage $(STAGE) $(DEPLOY_OPTIONS)
+	$(BIN)/python scripts/deploy.py undeploy --stage $(STAGE) $(DEPLOY_OPTIONS) $(PROJECT_OPTION)
 
 ## admin-password: print the bootstrap admin's password (from Secrets Manager)
 admin-password: venv
