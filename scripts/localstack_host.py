@@ -13,7 +13,8 @@ Configuration:
   this interpreter (LocalStack 3 and later run Lambdas only in Docker);
 - `OVERRIDE_IN_DOCKER=0`: machines with `/.dockerenv` would otherwise make LocalStack believe it
   runs in its own container and write to `/var/lib/localstack`; all its files go under
-  STATE_DIR instead (`FILESYSTEM_ROOT`, `LOCALSTACK_VOLUME_DIR`);
+  STATE_DIR instead (`FILESYSTEM_ROOT`, `LOCALSTACK_VOLUME_DIR`, and `TMPDIR`,
+  `XDG_CACHE_HOME` for what its CLI writes);
 - no certificate download, no analytics events.
 
 The bug: Chalice clears `minimumCompressionSize` with an empty string in `UpdateRestApi`;
@@ -39,6 +40,8 @@ from typing import Any
 
 
 def configure(host: str, port: int, state: Path) -> None:
+    for folder in ("tmp", "cache"):
+        (state / folder).mkdir(parents=True, exist_ok=True)
     os.environ.update(
         {
             "GATEWAY_LISTEN": f"{host}:{port}",
@@ -50,6 +53,9 @@ def configure(host: str, port: int, state: Path) -> None:
             "OVERRIDE_IN_DOCKER": "0",
             "FILESYSTEM_ROOT": str(state / "filesystem"),
             "LOCALSTACK_VOLUME_DIR": str(state / "volume"),
+            # Its CLI's folders (`tempfile`'s and the user's cache) too.
+            "TMPDIR": str(state / "tmp"),
+            "XDG_CACHE_HOME": str(state / "cache"),
         }
     )
 
