@@ -83,6 +83,7 @@ test: lint package-check
 ##   make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=eu-central-1]
 ##               [ALARM_EMAIL=ops@example.com] [LOG_RETENTION_DAYS=90] [THROTTLE_RATE=50] [THROTTLE_BURST=100]
 ##               [CERTIFICATE_ARN=arn:aws:acm:us-east-1:...]  (the front's; default: one is made and DNS-validated)
+##               [FRONT=none]  (no CloudFront front: route the zone's host to both APIs yourself)
 ##   (deploy, undeploy: PROJECT_DIR=<dir> deploys that Chalice project instead of this checkout)
 DEPLOY_OPTIONS = $(if $(REGION),--region $(REGION))
 PROJECT_OPTION = $(if $(PROJECT_DIR),--project-dir $(PROJECT_DIR))
@@ -94,7 +95,7 @@ deploy: venv
 		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) \
 		$(if $(LOG_RETENTION_DAYS),--log-retention-days $(LOG_RETENTION_DAYS)) \
 		$(if $(THROTTLE_RATE),--throttle-rate $(THROTTLE_RATE)) $(if $(THROTTLE_BURST),--throttle-burst $(THROTTLE_BURST)) \
-		$(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
+		$(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(filter none,$(FRONT)),--no-front)
 
 ## undeploy: remove a stage's functions and API; its tables, zone and secrets stay
 undeploy: venv

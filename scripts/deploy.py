@@ -216,21 +216,32 @@ class Deployment:
         for server in servers:
             self.say(f"  {server}")
 
-    def summary(self, url: str, outputs: dict[str, str], front: dict[str, str]) -> None:
-        self.say(f"\nOnezone provider registry ({self.stage}) is up: {front['ZoneUrl']}")
-        self.say(f"  GraphSync channel: {front['ChannelUrl']}  (CloudFront {front['DistributionDomainName']})")
-        self.say(f"  API Gateway's own URL: {url.rstrip('/')}/api/v3/onezone")
+    def summary(self, url: str, outputs: dict[str, str], front: dict[str, str] | None) -> None:
+        own_url = f"{url.rstrip('/')}/api/v3/onezone"
+        if front is None:
+            self.say(f"\nOnezone provider registry ({self.stage}) is up, without its front: {own_url}")
+            self.say(
+                "  No CloudFront front: route https://<zone>/graph_sync/* to the WebSocket API "
+                f"{self._deployed('websocket_api')['websocket_api_url']} and the rest to the REST API yourself."
+            )
+        else:
+            self.say(f"\nOnezone provider registry ({self.stage}) is up: {front['ZoneUrl']}")
+            self.say(f"  GraphSync channel: {front['ChannelUrl']}  (CloudFront {front['DistributionDomainName']})")
+            self.say(f"  API Gateway's own URL: {own_url}")
         self.delegation(outputs)
         self.say(f"Alarms notify the SNS topic {outputs['AlarmTopicArn']} (subscribe with ALARM_EMAIL=...).")
         self.say(f"The admin's password: make admin-password STAGE={self.stage}")
 
-    def deploy(self, parameters: dict[str, str], certificate_arn: str | None = None) -> None:
+    def deploy(self, parameters: dict[str, str], certificate_arn: str | None = None, with_front: bool = True) -> None:
+        """Everything, in order; `with_front=False` leaves out the CloudFront front, for an
+        operator who routes the zone's host to the two APIs with a proxy of their own (and for
+        emulators without CloudFront: `make deploy-check`)."""
         outputs = self.infra(parameters)
         self.delegation(outputs)
         self.settings(outputs)
         self.functions()
         url = self.api(outputs)
-        front = self.front(outputs, certificate_arn)
+        front = self.front(outputs, certificate_arn) if with_front else None
         self.admin()
         self.summary(url, outputs, front)
 
@@ -294,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--certificate-arn", help="an ACM certificate in us-east-1 for the zone domain (default: one is made)"
     )
+    deploy.add_argument(
+        "--no-front",
+        dest="with_front",
+        action="store_false",
+        help="leave out the CloudFront front (route the zone's host to both APIs yourself)",
+    )
     return parser
 
 
@@ -313,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         chalice=functools.partial(run_chalice, project=project),
     )
     if args.command == "deploy":
-        deployment.deploy(parameters_of(args), args.certificate_arn)
+        deployment.deploy(parameters_of(args), args.certificate_arn, args.with_front)
     elif args.command == "undeploy":
         deployment.undeploy()
     else:

@@ -71,7 +71,19 @@ LOGS = ROOT / ".local" / "deploy-check"  # the servers' logs, kept after a run (
 # when the app gets WebSocket handlers, add "apigatewayv2" (moto implements that control plane,
 # LocalStack's community edition does not), so `chalice deploy` completes; the WebSocket data
 # plane is then proven by `chalice package`, cfn-lint and the template tests (infra/README.md).
-AT_MOTO = ("cloudformation", "dynamodb", "route53", "secretsmanager", "sns", "logs", "cloudwatch")
+AT_MOTO = (
+    "cloudformation",
+    "dynamodb",
+    "dynamodbstreams",
+    "route53",
+    "secretsmanager",
+    "sns",
+    "logs",
+    "cloudwatch",
+    # The WebSocket API (GraphSync channel): LocalStack's community edition has no API Gateway v2;
+    # moto has its control plane, so `chalice deploy` completes (no data plane: infra/README.md).
+    "apigatewayv2",
+)
 
 # The black-box modules run against the deployed stage: the seed contract and a stock Onepanel's
 # registration. Others run there too by hand (README "Test it"); each request costs the emulator
@@ -266,12 +278,12 @@ class Check:
         return done.stdout or ""
 
     def deploy(self) -> None:
-        self.make("deploy", f"STAGE={STAGE}", f"ZONE_DOMAIN={ZONE}", f"PROJECT_DIR={self.project}")
+        self.make("deploy", f"STAGE={STAGE}", f"ZONE_DOMAIN={ZONE}", f"PROJECT_DIR={self.project}", "FRONT=none")
 
-    def deployed(self) -> dict[str, Any]:
+    def deployed(self, resource_type: str = "rest_api") -> list[dict[str, Any]]:
+        """What `chalice deploy` recorded it made, of one resource type."""
         deployed = json.loads((self.project / ".chalice" / "deployed" / f"{STAGE}.json").read_text())
-        [rest_api] = [r for r in deployed["resources"] if r.get("resource_type") == "rest_api"]
-        return dict(rest_api)
+        return [r for r in deployed["resources"] if r.get("resource_type") == resource_type]
 
     def stage_root(self, rest_api_id: str) -> str:
         """Where LocalStack serves the stage; on AWS: https://<id>.execute-api.<region>.amazonaws.com/api."""
@@ -290,14 +302,16 @@ class Check:
 
         started = time.monotonic()
         self.deploy()
-        rest_api = self.deployed()
+        [rest_api] = self.deployed()
         api_id = rest_api["rest_api_id"]
         check(
             rest_api["rest_api_url"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/api/",
             f"chalice recorded {rest_api}",
         )
         functions = self.stage_functions()
-        check(len(functions) == 3, f"the stage's functions in the emulator: {functions}")
+        recorded = sorted(f["lambda_arn"].rpartition(":")[2] for f in self.deployed("lambda_function"))
+        check(len(functions) > 3 and functions == recorded, f"the stage's functions {functions}, recorded {recorded}")
+        self.websocket_api()
         rules = self.stage_rules()
         check([r["ScheduleExpression"] for r in rules] == ["rate(5 minutes)"], f"the reconciler's schedule: {rules}")
         self.ok(f"make deploy: infra stack, settings, chalice deploy ({', '.join(functions)}; a 5-minute schedule)")
@@ -319,6 +333,21 @@ class Check:
     def stage_functions(self) -> list[str]:
         names = [f["FunctionName"] for f in self.client("lambda").list_functions()["Functions"]]
         return sorted(n for n in names if n.startswith(f"onezone-registry-{STAGE}"))
+
+    def websocket_api(self) -> None:
+        """The GraphSync channel's WebSocket API, in moto's API Gateway v2 (control plane only):
+        its three routes, each integrated with its function."""
+        [websocket] = self.deployed("websocket_api")
+        client = self.client("apigatewayv2")
+        routes = {r["RouteKey"]: r["Target"] for r in client.get_routes(ApiId=websocket["websocket_api_id"])["Items"]}
+        check(sorted(routes) == ["$connect", "$default", "$disconnect"], f"the WebSocket API's routes: {routes}")
+        uris = {
+            i["IntegrationId"]: i["IntegrationUri"]
+            for i in client.get_integrations(ApiId=websocket["websocket_api_id"])["Items"]
+        }
+        targets = {key: uris[target.removeprefix("integrations/")] for key, target in routes.items()}
+        check(all("websocket_" in uri for uri in targets.values()), f"the WebSocket routes' integrations: {targets}")
+        self.ok("the WebSocket API (GraphSync channel): $connect, $default and $disconnect, each to its function")
 
     def stage_rules(self) -> list[dict[str, Any]]:
         rules = self.client("events").list_rules()["Rules"]
@@ -425,7 +454,7 @@ class Check:
         started = time.monotonic()
         self.deploy()
         print(f"deploy-check: redeploy took {time.monotonic() - started:.0f} s", flush=True)
-        check(self.deployed()["rest_api_id"] == api_id, "a redeploy updates the same REST API")
+        check(self.deployed()[0]["rest_api_id"] == api_id, "a redeploy updates the same REST API")
         answer = curl(f"{base}/configuration")
         check(answer.status == 200 and answer.json["name"] == name, f"the change is served: {answer}")
         answer = curl("-H", f"X-Auth-Token: {provider['providerRootToken']}", f"{base}/provider")
@@ -437,6 +466,7 @@ class Check:
         check(self.stage_functions() == [], f"functions left after make undeploy: {self.stage_functions()}")
         check(self.stage_rules() == [], f"a schedule left after make undeploy: {self.stage_rules()}")
         check(self.client("apigateway").get_rest_apis()["items"] == [], "a REST API left after make undeploy")
+        check(self.client("apigatewayv2").get_apis()["Items"] == [], "a WebSocket API left after make undeploy")
         answer = curl(f"{base}/configuration")
         check(answer.status == 404, f"the stage still answers after make undeploy: {answer}")
         with endpoints(self.env):
@@ -481,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             moto_port, localstack_port = free_port(), free_port()
             moto = Server.start(
-                "moto", [sys.executable, "scripts/moto_server.py", "127.0.0.1", str(moto_port)], moto_port, base_env
+                "moto", [sys.executable, "scripts/moto_emulator.py", "127.0.0.1", str(moto_port)], moto_port, base_env
             )
             servers.append(moto)
             localstack_command = [
