@@ -202,7 +202,8 @@ def test_deploy_without_the_front_makes_no_front_stack_and_says_where_the_apis_a
     [websocket_api] = [r["websocket_api_url"] for r in recorded if r.get("resource_type") == "websocket_api"]
     said = "\n".join(deployment.said)
     assert f"without its front: {rest_api}api/v3/onezone" in said
-    assert websocket_api.startswith("wss://") and websocket_api in said
+    assert websocket_api.startswith("wss://")
+    assert websocket_api in said
     assert f"https://{ZONE}/api/v3/onezone" not in said
 
 
