@@ -15,7 +15,7 @@ from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, Request
 
 from chalicelib import config, context, observability
-from chalicelib.api import clusters, providers, tokens, users, zone
+from chalicelib.api import clusters, members, provider_tokens, providers, tokens, users, zone
 from chalicelib.api.routing import ACCEPTED_CONTENT_TYPES
 from chalicelib.errors import OnedataError
 from chalicelib.responses import error as handle_error
@@ -23,7 +23,7 @@ from chalicelib.responses import error as handle_error
 app = Chalice(app_name="onezone-registry", configure_logs=False)  # logs: chalicelib.observability
 observability.setup()
 
-for area in (users, providers, clusters, tokens, zone):
+for area in (users, providers, provider_tokens, clusters, members, tokens, zone):
     app.register_blueprint(area.routes.blueprint)
 
 

@@ -33,7 +33,7 @@ from tests.token_helpers import identifier_of
 
 pytestmark = pytest.mark.blackbox
 RACERS = 32
-TABLES = ("-users", "-tokens", "-providers", "-clusters", "-identifiers")
+TABLES = ("-users", "-tokens", "-providers", "-clusters", "-memberships", "-identifiers")
 
 
 def post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -106,13 +106,14 @@ def snapshot(local: LocalRun) -> dict[str, dict[str, dict[str, Any]]]:
     state: dict[str, dict[str, dict[str, Any]]] = {}
     for suffix in TABLES:
         [table] = [name for name in names if name.endswith(suffix)]
-        [key] = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
         items = [
             {k: deserialize(v) for k, v in item.items()}
             for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
             for item in page["Items"]
         ]
-        state[suffix] = {item[key]: item for item in items}
+        # By key: its one attribute, or (partition, sort) for the memberships.
+        state[suffix] = {item[keys[0]] if len(keys) == 1 else tuple(item[k] for k in keys): item for item in items}
     route53 = local.client("route53")
     [zone_id] = [z["Id"] for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == ZONE]
     state["A"] = {
@@ -155,6 +156,7 @@ def assert_one_provider_written(before: dict[str, Any], after: dict[str, Any], w
     assert set(after["-users"][admin].get("clusters", ())) - set(before["-users"][admin].get("clusters", ())) == {
         provider_id
     }
+    assert list(added(before, after, "-memberships")) == [(provider_id, admin)]
 
 
 def test_the_local_runs_backend_commits_one_of_32_racing_transactions(local: LocalRun) -> None:
@@ -193,7 +195,8 @@ def test_one_token_32_registrations(local: LocalRun) -> None:
     assert_one_provider_written(before, after, winner)
     claims = added(before, after, "-identifiers")
     assert {k: (v["ownerId"], v.get("pending")) for k, v in claims.items()} == {
-        f"subdomain:race-token-{index}": (winner["providerId"], False)
+        f"subdomain:race-token-{index}": (winner["providerId"], False),
+        f"tokenname:{winner['providerId']}:root token": (token_id(winner["providerRootToken"]), None),
     }
     assert added(before, after, "A") == {f"race-token-{index}.{ZONE}": [f"192.0.2.{index + 1}"]}
 

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import context
 from chalicelib.store import clusters as cluster_store
+from chalicelib.store import memberships
 from chalicelib.store import providers as provider_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
@@ -107,7 +108,8 @@ def test_records_created_by_registration(api: Api, alice: str) -> None:
     cluster = cluster_store.TABLE.get(ctx, provider_id)
     assert provider is not None
     assert cluster is not None
-    assert (cluster.type, cluster.serviceId, list(cluster.members)) == ("oneprovider", provider_id, [alice])
+    assert (cluster.type, cluster.serviceId, cluster.creatorId) == ("oneprovider", provider_id, alice)
+    assert [m.userId for m in memberships.of_cluster(ctx, provider_id)] == [alice]
     assert user_store.get(ctx, alice).clusters == [provider_id]
     assert (provider.latitude, provider.longitude) == (0.0, 0.0)
 
