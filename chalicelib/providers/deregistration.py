@@ -1,7 +1,7 @@
 """Deregistering a provider (`DELETE /provider`, `DELETE /providers/{id}`).
 
 One DynamoDB transaction removes what makes the provider a provider - its item, its cluster, its
-root token (so the token stops working at once), the subdomain claim - and
+root token (so the token stops working at once) and its name, the subdomain claim - and
 as many of its cluster's memberships (each with the member's `clusters` entry) as a transaction
 holds besides: all of them in any cluster of up to `MEMBERS_IN_TRANSACTION` members. It is
 wrapped in a DNS transition that removes the delegation records first and puts them back if the
@@ -10,8 +10,7 @@ transaction fails. So a deregistration either happens or leaves everything as it
 A DynamoDB transaction holds at most 100 items. A bigger cluster's other memberships, and the
 provider's other named tokens (invites it issued), are removed right after the commit, a batch
 per transaction, reading the cluster's memberships again until none is left - which also catches
-a member who joined between the first read and the commit - and so are the name claims of its
-named tokens. Until then they grant nothing: every
+a member who joined between the first read and the commit. Until then they grant nothing: every
 decision taken on a membership finds its cluster (or its provider) first, every membership
 change requires the cluster to exist - so none can be created after the commit - and a token of
 a provider that is gone no longer verifies. Should the function die during that clean-up, what
@@ -40,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 OPS_PER_MEMBERSHIP = 2  # the membership item and the member's `clusters` entry
-FIXED_OPS = 4  # provider, cluster, root token, the subdomain claim
+FIXED_OPS = 5  # provider, cluster, root token, its name claim, the subdomain claim
 MEMBERS_IN_TRANSACTION = (MAX_TRANSACTION_ITEMS - FIXED_OPS) // OPS_PER_MEMBERSHIP
 
 
@@ -51,6 +50,7 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
         provider_store.TABLE.delete_op(ctx, provider_id, expected={"dnsRevision": provider.dnsRevision}),
         cluster_store.TABLE.delete_op(ctx, provider_id, must_exist=False),
         token_store.TABLE.delete_op(ctx, provider.rootTokenId, must_exist=False),  # gone if the provider deleted it
+        identifiers.forget_op(ctx, token_store.NAME_CLAIM, f"{provider_id}:{issuing.ROOT_TOKEN_NAME}"),
     ]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
@@ -90,9 +90,6 @@ def remove_leftovers(ctx: Context, provider: ProviderRecord) -> None:
             record = token_store.TABLE.get(ctx, token_id)
             if record is not None:
                 db.transact(ctx.aws.dynamodb, subject_tokens.delete_ops(ctx, record, must_exist=False))
-        root_name = f"{provider_id}:{issuing.ROOT_TOKEN_NAME}"
-        release = identifiers.release_op(ctx, token_store.NAME_CLAIM, root_name, provider.rootTokenId, must_exist=False)
-        db.transact(ctx.aws.dynamodb, [release])
     except Exception:
         log.exception("provider %s deregistered; some of its memberships or tokens are left (inert)", provider_id)
 

@@ -121,6 +121,12 @@ def release_op(ctx: Context, kind: str, name: str, owner_id: str, must_exist: bo
     }
 
 
+def forget_op(ctx: Context, kind: str, name: str) -> db.TransactItem:
+    """Drop a claim whoever holds it, if anyone: for names in a namespace that goes as a whole
+    (a deregistered provider's token names, `<providerId>:<name>`)."""
+    return {"Delete": {"TableName": ctx.settings.identifiers_table, "Key": db.encode({KEY: key(kind, name)})}}
+
+
 def reservations(ctx: Context, kind: str) -> Iterator[dict[str, Any]]:
     """Every pending reservation of `kind` (`name`, `ownerId`, `pendingUntil`), read consistently."""
     items = db.scan(
