@@ -122,6 +122,7 @@ def update_user_cluster_privileges(cluster_id: str, user_id: str) -> Response:
     "Add a user to a cluster (with privileges, or cluster_view).",
     request="AddClusterUserRequest",
     status=201,
+    more_errors=(409,),
     api=("create cluster.{cluster_id}.user,{user_id}:private",),
 )
 def add_cluster_user(cluster_id: str, user_id: str) -> Response:
@@ -168,6 +169,7 @@ def create_cluster_user_invite_token(cluster_id: str) -> Response:
     "Join a cluster with a userJoinCluster invite token.",
     request="JoinClusterRequest",
     status=201,
+    more_errors=(409,),
     api=("create cluster.null.join:private",),
 )
 def user_join_cluster() -> Response:
