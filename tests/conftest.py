@@ -28,7 +28,7 @@ from chalicelib.store import users as user_store
 from chalicelib.users import accounts
 from infra import stack
 
-pytest_plugins = ["tests.aws_calls", "tests.localrun"]
+pytest_plugins = ["tests.aws_calls", "tests.localrun", "tests.cluster_fixtures"]
 
 USER_PASSWORD = "user-secret-1"
 # The app's tables, by the setting that names them.

@@ -20,25 +20,12 @@ from chalicelib.clusters import privileges as cluster_privileges
 from chalicelib.store import db, memberships
 from chalicelib.store import tokens as token_store
 from chalicelib.store.memberships import MembershipRecord
+from tests.cluster_fixtures import as_user
 from tests.conftest import Api, error_of
 from tests.provider_helpers import Registered, register_provider
-from tests.token_helpers import access_token, forged, identifier_of
+from tests.token_helpers import forged, identifier_of
 
 ADMIN = cluster_privileges.ADMIN
-
-
-@pytest.fixture
-def alice(api: Api) -> str:
-    return api.create_user("alice")
-
-
-@pytest.fixture
-def krk(api: Api, alice: str) -> Registered:
-    return register_provider(api, "alice")
-
-
-def as_user(user_id: str) -> dict[str, str]:
-    return {"X-Auth-Token": access_token(user_id)}
 
 
 def join_as_member(cluster_id: str, user_id: str, privileges: list[str]) -> None:

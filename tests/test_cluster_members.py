@@ -17,25 +17,11 @@ from chalicelib.clusters import privileges as cluster_privileges
 from chalicelib.store import db, memberships
 from chalicelib.store import users as user_store
 from chalicelib.store.memberships import MembershipRecord
+from tests.cluster_fixtures import as_user
 from tests.conftest import USER_PASSWORD, Api, error_of
 from tests.provider_helpers import Registered, register_provider
-from tests.token_helpers import access_token
 
 ADMIN = cluster_privileges.ADMIN
-
-
-@pytest.fixture
-def alice(api: Api) -> str:
-    return api.create_user("alice")
-
-
-@pytest.fixture
-def krk(api: Api, alice: str) -> Registered:
-    return register_provider(api, "alice")
-
-
-def as_user(user_id: str) -> dict[str, str]:
-    return {"X-Auth-Token": access_token(user_id)}
 
 
 def join(cluster_id: str, user_id: str, privileges: list[str]) -> None:

@@ -27,16 +27,6 @@ NOW = int(time.time())
 IDENTITY = {"type": {"identityToken": {}}, "caveats": [{"type": "time", "validUntil": NOW + 60}]}
 
 
-@pytest.fixture
-def alice(api: Api) -> str:
-    return api.create_user("alice")
-
-
-@pytest.fixture
-def krk(api: Api, alice: str) -> Registered:
-    return register_provider(api, "alice")
-
-
 def temporary(api: Api, headers: dict[str, str], *caveats: dict[str, Any], path: str = "/user/tokens/temporary") -> Any:
     body = {"caveats": [{"type": "time", "validUntil": NOW + 600}, *caveats]}
     return api.call("POST", path, body, headers=headers)
