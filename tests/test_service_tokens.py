@@ -23,12 +23,19 @@ from tests.conftest import Api, error_of
 from tests.provider_helpers import Registered, register_provider
 from tests.token_helpers import identifier_of
 
-NOW = int(time.time())
-IDENTITY = {"type": {"identityToken": {}}, "caveats": [{"type": "time", "validUntil": NOW + 60}]}
+
+def until(seconds: int) -> dict[str, Any]:
+    """A time caveat ending `seconds` from now."""
+    return {"type": "time", "validUntil": int(time.time()) + seconds}
+
+
+def identity_body() -> dict[str, Any]:
+    """Onepanel's call D: an identity token for 60 s."""
+    return {"type": {"identityToken": {}}, "caveats": [until(60)]}
 
 
 def temporary(api: Api, headers: dict[str, str], *caveats: dict[str, Any], path: str = "/user/tokens/temporary") -> Any:
-    body = {"caveats": [{"type": "time", "validUntil": NOW + 600}, *caveats]}
+    body = {"caveats": [until(600), *caveats]}
     return api.call("POST", path, body, headers=headers)
 
 
@@ -39,7 +46,7 @@ def user_token(api: Api, username: str, *caveats: dict[str, Any]) -> str:
 
 
 def identity_of(api: Api, provider: Registered) -> str:
-    response = api.call("POST", "/provider/tokens/temporary", IDENTITY, headers=provider.headers)
+    response = api.call("POST", "/provider/tokens/temporary", identity_body(), headers=provider.headers)
     assert response.status_code == 201, response.body
     return str(response.json_body["token"])
 
@@ -56,7 +63,7 @@ def service(provider_id: str) -> dict[str, Any]:
 def test_onepanels_identity_token_over_rest(api: Api, krk: Registered) -> None:
     """Call D: Onepanel's fallback when op-worker cannot give it its identity token."""
     response = api.call(
-        "POST", "/provider/tokens/temporary", IDENTITY, headers={"X-Auth-Token": f"opp-{krk.root_token}"}
+        "POST", "/provider/tokens/temporary", identity_body(), headers={"X-Auth-Token": f"opp-{krk.root_token}"}
     )
     assert (response.status_code, set(response.json_body)) == (201, {"token"})
     assert "Location" not in response.headers
@@ -66,7 +73,9 @@ def test_onepanels_identity_token_over_rest(api: Api, krk: Registered) -> None:
     assert verified.json_body["subject"] == {"type": "oneprovider", "id": krk.id}
     assert 0 < verified.json_body["ttl"] <= 60
     # Without a type, an access token: it authenticates the provider.
-    access = api.call("POST", "/provider/tokens/temporary", {"caveats": IDENTITY["caveats"]}, headers=krk.headers)
+    access = api.call(
+        "POST", "/provider/tokens/temporary", {"caveats": identity_body()["caveats"]}, headers=krk.headers
+    )
     assert api.call("GET", "/provider", headers={"X-Auth-Token": access.json_body["token"]}).status_code == 200
 
 
@@ -77,7 +86,7 @@ def test_temporary_tokens_need_a_time_caveat_within_the_limit(
         (krk.headers, "/provider/tokens/temporary"),
         (api.basic("alice", "user-secret-1"), "/user/tokens/temporary"),
     ):
-        for caveats in ([], [{"type": "time", "validUntil": NOW + 2592000 + 60}]):
+        for caveats in ([], [until(2592000 + 60)]):
             refused = api.call("POST", path, {"caveats": caveats}, headers=headers)
             assert (refused.status_code, error_of(refused)["details"]) == (400, {"maxTtl": 2592000}), path
         monkeypatch.setenv("MAX_TEMPORARY_TOKEN_TTL", "120")
@@ -103,7 +112,9 @@ def test_the_graphsync_entry_point(api: Api, krk: Registered) -> None:
     """What op-worker's `create token.null.provider_temporary_token,<id>` request will call."""
     ctx = context.current()
     provider = provider_store.TABLE.get(ctx, krk.id)
-    minted = provider_tokens.create_temporary(ctx, provider, validate(CreateTemporaryTokenRequest, IDENTITY)).token
+    minted = provider_tokens.create_temporary(
+        ctx, provider, validate(CreateTemporaryTokenRequest, identity_body())
+    ).token
     assert api.call("POST", "/tokens/verify_identity_token", {"token": minted}).json_body["subject"]["id"] == krk.id
     with pytest.raises(Exception, match="tokenTimeCaveatRequired"):
         provider_tokens.create_temporary(ctx, provider, validate(CreateTemporaryTokenRequest, {}))
@@ -168,7 +179,7 @@ def test_a_service_token_makes_onepanel_the_service(api: Api, alice: str, krk: R
     # Without its mark the service token means op-worker: the same membership is required.
     worker = {"X-Auth-Token": user_token(api, "carol"), "x-onedata-service-token": identity_of(api, krk)}
     assert auth_error(api.call("GET", "/user", headers=worker)) == (401, "tokenServiceForbidden")
-    identity = api.call("POST", "/user/tokens/temporary", IDENTITY, headers=api.basic("alice", "user-secret-1"))
+    identity = api.call("POST", "/user/tokens/temporary", identity_body(), headers=api.basic("alice", "user-secret-1"))
     for token, reason in (
         ("garbage", "badToken"),
         (identity.json_body["token"], "tokenInvalid"),  # a user's identity proves no service
