@@ -17,7 +17,7 @@ from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, Request, WebsocketEvent
 
 from chalicelib import config, context, observability
-from chalicelib.api import clusters, providers, tokens, users, zone
+from chalicelib.api import clusters, members, provider_tokens, providers, tokens, users, zone
 from chalicelib.api.routing import ACCEPTED_CONTENT_TYPES
 from chalicelib.errors import OnedataError
 from chalicelib.responses import error as handle_error
@@ -27,7 +27,7 @@ app = Chalice(app_name="onezone-registry", configure_logs=False)  # logs: chalic
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 observability.setup()
 
-for area in (users, providers, clusters, tokens, zone):
+for area in (users, providers, provider_tokens, clusters, members, tokens, zone):
     app.register_blueprint(area.routes.blueprint)
 
 

@@ -8,14 +8,18 @@ but not allowed, hence 403.
 
 An access token is verified as Onezone's REST verifies it (`tokens.verification`):
 - `time`, `ip`, `asn`, `geo.*` against now and the request's source address;
-- `interface` holds only for `rest`; `service` only for `ozw-onezone` (or `ozw-*`): this registry
-  reads no `x-onedata-service-token`, so the service using a token is always Onezone itself;
+- `interface` holds only for `rest`; `service` for the service using the token: Onezone itself
+  (`ozw-onezone`, `ozw-*`), or the Oneprovider service whose service token comes in
+  `x-onedata-service-token` (`opp-<providerId>` for its Onepanel, `tokens.services`) - whose
+  users must then be members of its cluster (`tokenServiceForbidden`);
 - `consumer` against the subject proven by an identity token in `x-onedata-consumer-token`, and
   fails without one (nobody proved who consumes the token);
 - `data.readonly`, `data.path`, `data.objectid` always fail: Onezone's REST never allows data
   access caveats;
 - `api` against the route's operation and resource (`tokens.gri.ApiOperation`), once the caller
-  is known - a caveat naming `self` matches nothing, as in Onezone.
+  is known - a caveat naming `self` matches nothing, as in Onezone; and so are `service` caveats
+  that whitelist no Onezone service: a token meant for a Onepanel may only read users, clusters
+  and providers here (`services.allowed_api`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import base64
 import binascii
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chalicelib import observability, passwords
 from chalicelib.context import Context
@@ -33,10 +37,11 @@ from chalicelib.store import users as user_store
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.users import UserRecord
 from chalicelib.tokens import caveats as cv
-from chalicelib.tokens import codec, verification
+from chalicelib.tokens import codec, services, verification
 from chalicelib.tokens.gri import ApiOperation
 
 CONSUMER_TOKEN_HEADER = "x-onedata-consumer-token"  # noqa: S105 - a header name
+SERVICE_TOKEN_HEADER = "x-onedata-service-token"  # noqa: S105 - a header name
 OZ_WORKER = "ozw"
 PROVIDERS_ONLY = "this operation is for providers, authenticated with a token"
 
@@ -94,6 +99,16 @@ def authenticate(ctx: Context, request: Request, users_only_by_token: bool = Fal
     return verified.subject_record  # type: ignore[no-any-return]
 
 
+def authenticate_optional(ctx: Context, request: Request) -> UserRecord | ProviderRecord | None:
+    """`authenticate`, but None (nobody) when the request carries no credentials."""
+    try:
+        _credentials(request.headers)
+    except OnedataError as error:
+        if "authError" not in error.details:
+            return None
+    return authenticate(ctx, request)
+
+
 def authenticate_user(ctx: Context, request: Request) -> UserRecord:
     caller = authenticate(ctx, request)
     if not isinstance(caller, UserRecord):
@@ -109,26 +124,37 @@ def authenticate_provider(ctx: Context, request: Request) -> ProviderRecord:
 
 
 def _rest_context(ctx: Context, request: Request) -> cv.Context:
-    now = int(time.time())
-    base = cv.Context(now=now, ip=request.source_ip, interface="rest", geo=ctx.geo)
+    """The use of the request's access token: from its source address, over REST, by the subject
+    of its consumer token and for the service of its service token (each checked as Onezone does,
+    from that address over REST)."""
+    base = cv.Context(now=int(time.time()), ip=request.source_ip, interface="rest", geo=ctx.geo)
+    context = base
     consumer_token = _header(request.headers, CONSUMER_TOKEN_HEADER)
-    if consumer_token is None:
-        return base
-    try:
-        consumer = verification.verify(ctx, codec.parse(consumer_token), base, "identityToken").subject
-    except OnedataError as error:
-        raise OnedataError("badConsumerToken", tokenError=error) from None
-    return cv.Context(now=now, ip=request.source_ip, interface="rest", consumer=consumer, geo=ctx.geo)
+    if consumer_token is not None:
+        try:
+            consumer = verification.verify(ctx, codec.parse(consumer_token), base, "identityToken").subject
+        except OnedataError as error:
+            raise OnedataError("badConsumerToken", tokenError=error) from None
+        context = replace(context, consumer=consumer)
+    service_token = _header(request.headers, SERVICE_TOKEN_HEADER)
+    if service_token is not None:
+        context = replace(context, service=verification.verify_service(ctx, service_token, base))
+    return context
 
 
 def _check_api(verified: verification.Verified, request: Request) -> None:
-    """Every `api` caveat must allow the route's operation on its resource (Onezone checks
-    them when the operation runs, with the caller's id filled in)."""
+    """Every `api` caveat, then every `service` caveat's API, must allow the route's operation on
+    its resource (Onezone checks them when the operation runs, with the caller's id filled in)."""
     client_id = verified.subject.id or ""
     for operation in request.api:
         gri = operation.resolve(client_id, request.params)
         for caveat in verified.caveats:
             if isinstance(caveat, cv.Api) and not caveat.allows(OZ_WORKER, operation.operation, gri):
+                raise verification.unverified(caveat)
+        for caveat in verified.caveats:
+            if isinstance(caveat, cv.Service) and not services.allowed_api(caveat).allows(
+                OZ_WORKER, operation.operation, gri
+            ):
                 raise verification.unverified(caveat)
 
 

@@ -22,6 +22,8 @@ COMPATIBLE_ONEPROVIDER_VERSIONS = (
     *(f"21.02.{patch}" for patch in range(1, 5)),
 )
 COMPATIBILITY_REGISTRY_REVISION = 2024012700
+# Onezone's `max_temporary_token_ttl` as 21.02.7 ships it (`rel/files/app.config`; 1 week in code).
+MAX_TEMPORARY_TOKEN_TTL = 30 * 24 * 3600
 
 
 class RegistrationPolicy(StrEnum):
@@ -41,6 +43,7 @@ class Settings:
     tokens_table: str
     providers_table: str
     clusters_table: str
+    memberships_table: str
     identifiers_table: str
     hosted_zone_id: str
     zone_domain: str
@@ -49,6 +52,7 @@ class Settings:
     subdomain_delegation_supported: bool
     registration_token_ttl: int
     dns_ttl: int
+    max_temporary_token_ttl: int = MAX_TEMPORARY_TOKEN_TTL
     reserved_subdomains: frozenset[str] = frozenset()
     admin_username: str = "admin"
     admin_password_secret_id: str | None = None
@@ -98,6 +102,7 @@ class Settings:
             tokens_table=required("TOKENS_TABLE"),
             providers_table=required("PROVIDERS_TABLE"),
             clusters_table=required("CLUSTERS_TABLE"),
+            memberships_table=required("MEMBERSHIPS_TABLE"),
             identifiers_table=required("IDENTIFIERS_TABLE"),
             hosted_zone_id=required("HOSTED_ZONE_ID").removeprefix("/hostedzone/"),
             zone_domain=required("ZONE_DOMAIN").lower().rstrip("."),
@@ -106,6 +111,7 @@ class Settings:
             subdomain_delegation_supported=delegation == "true",
             registration_token_ttl=integer("PROVIDER_REGISTRATION_TOKEN_TTL", 86400, 60),
             dns_ttl=integer("DNS_RECORD_TTL", 120, 1),
+            max_temporary_token_ttl=integer("MAX_TEMPORARY_TOKEN_TTL", MAX_TEMPORARY_TOKEN_TTL, 1),
             admin_username=env.get("ADMIN_USERNAME", "admin"),
             admin_password_secret_id=env.get("ADMIN_PASSWORD_SECRET_ID") or None,
             reserved_subdomains=frozenset(label.lower() for label in _list(env, "RESERVED_SUBDOMAINS")),

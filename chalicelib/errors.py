@@ -46,6 +46,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
         'Bad value: provided "{key}" must be a list containing zero or more of: {allowed}.',
     ),
     "badValueIdentifier": (400, 'Bad value: provided ID ("{key}") does not exist.'),
+    "badValueIdNotFound": (400, 'Bad value: provided ID ("{key}") does not exist.'),
     "badValueIdentifierOccupied": (400, 'Bad value: provided identifier ("{key}") is already occupied.'),
     "badValueEmail": (400, "Bad value: provided e-mail is not valid."),
     "badValueName": (
@@ -79,6 +80,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     # Onezone answers an unsupported operation with `notSupported`; we use HTTP's own status for it.
     "notSupported": (405, "This operation is not supported."),
     "alreadyExists": (409, "The resource already exists."),
+    # Raised with ctool's description: "Bad value: user:<id> is already a member of cluster:<id>."
+    "relationAlreadyExists": (409, "Bad value: the relation already exists."),
+    "relationDoesNotExist": (400, "Bad value: the relation does not exist."),
     "internalServerError": (
         500,
         "The server has encountered an error while processing this request. If the problem "
@@ -120,6 +124,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
         "The subject of this token is not (or no longer) authorized to issue such invitations.",
     ),
     "inviteTokenTargetIdInvalid": (400, "The target id of this invite token is not valid: {id}."),
+    "inviteTokenConsumerInvalid": (400, "The consumer is invalid for this type of invite token."),
+    # Raised with ctool's description naming the service (`services.forbidden`).
+    "tokenServiceForbidden": (400, "The service is forbidden for this subject."),
     "limitReached": (400, "The limit for {resourceDescription} has been reached: {limit}."),
 }
 # Descriptions that change when an optional detail is given, as ctool renders them.

@@ -14,23 +14,25 @@ import time
 from xml.etree import ElementTree
 
 from chalicelib.context import Context
-from chalicelib.store import clusters, db, identifiers, providers, tokens, users
+from chalicelib.store import clusters, db, identifiers, memberships, providers, tokens, users
 
 log = logging.getLogger(__name__)
 
 PROBE_ID = "nagios-probe"
 
 
-def _probes(ctx: Context) -> dict[str, str]:
-    """Each table's name and key attribute."""
-    probes = {table.name(ctx): table.key for table in (users.TABLE, tokens.TABLE, providers.TABLE, clusters.TABLE)}
-    probes[ctx.settings.identifiers_table] = identifiers.KEY
+def _probes(ctx: Context) -> dict[str, dict[str, str]]:
+    """Each table's name and the key the probe reads."""
+    probes = {table.name(ctx): table.key_attributes(PROBE_ID) for table in (users.TABLE, tokens.TABLE, providers.TABLE)}
+    probes[clusters.TABLE.name(ctx)] = clusters.TABLE.key_attributes(PROBE_ID)
+    probes[memberships.TABLE.name(ctx)] = memberships.TABLE.key_attributes((PROBE_ID, PROBE_ID))
+    probes[ctx.settings.identifiers_table] = {identifiers.KEY: PROBE_ID}
     return probes
 
 
-def _status(ctx: Context, table: str, key: str) -> str:
+def _status(ctx: Context, table: str, key: dict[str, str]) -> str:
     try:
-        db.get_item(ctx.aws.dynamodb, table, {key: PROBE_ID})
+        db.get_item(ctx.aws.dynamodb, table, key)
     except Exception:
         log.warning("health check: DynamoDB table %s does not answer", table, exc_info=True)
         return "error"

@@ -10,9 +10,10 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, model_validator
 
+from chalicelib.clusters import privileges as cluster_privileges
 from chalicelib.model_base import Model
 from chalicelib.tokens import caveats as cv
-from chalicelib.tokens.codec import INVITE_TYPES, REGISTER_ONEPROVIDER, TokenType
+from chalicelib.tokens.codec import INVITE_TYPES, REGISTER_ONEPROVIDER, USER_JOIN_CLUSTER, TokenType
 from chalicelib.validation import (
     Boolean,
     Domain,
@@ -43,6 +44,9 @@ OZ_PRIVILEGES: tuple[str, ...] = (
     "oz_users_view",
     "oz_users_create",
     "oz_users_delete",
+    "oz_users_list_relationships",
+    "oz_users_add_relationships",
+    "oz_users_remove_relationships",
     "oz_providers_list",
     "oz_providers_view",
     "oz_providers_invite",
@@ -50,6 +54,11 @@ OZ_PRIVILEGES: tuple[str, ...] = (
     "oz_clusters_list",
     "oz_clusters_view",
     "oz_clusters_update",
+    "oz_clusters_list_relationships",
+    "oz_clusters_add_relationships",
+    "oz_clusters_remove_relationships",
+    "oz_clusters_view_privileges",
+    "oz_clusters_set_privileges",
     "oz_tokens_manage",
 )
 
@@ -76,18 +85,29 @@ def _full_name(value: Any, info: ValidationInfo) -> str:
     return value.strip()
 
 
-def _privilege_list(value: Any, info: ValidationInfo) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise invalid("badValueListOfStrings", key=info.field_name)
-    if not set(value) <= set(OZ_PRIVILEGES):
-        raise invalid("badValueListNotAllowed", key=info.field_name, allowed=list(OZ_PRIVILEGES))
-    return sorted(set(value))
+def _privileges_of(allowed: tuple[str, ...] | list[str]) -> BeforeValidator:
+    """A list of privilege names, each one of `allowed`; sorted and without duplicates."""
+
+    def privilege_list(value: Any, info: ValidationInfo) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise invalid("badValueListOfStrings", key=info.field_name)
+        if not set(value) <= set(allowed):
+            raise invalid("badValueListNotAllowed", key=info.field_name, allowed=list(allowed))
+        return sorted(set(value))
+
+    return BeforeValidator(privilege_list)
+
+
+def _entity_id(value: Any) -> bool:
+    """An id that fits in a token identifier (no `:` or `/`, which separate its parts)."""
+    return isinstance(value, str) and bool(value) and ":" not in value and "/" not in value
 
 
 def _token_type(value: Any, info: ValidationInfo) -> TokenType:
-    """Onezone's token type object. This registry issues access and identity tokens and
-    `registerOneprovider` invites (an invite without `adminUserId` is for the caller): the other
-    invite types target spaces, groups and harvesters, which it does not keep."""
+    """Onezone's token type object. This registry issues access and identity tokens,
+    `registerOneprovider` invites (one without `adminUserId` is for the caller) and
+    `userJoinCluster` invites (`clusterId` required; `parameters` are ignored, as Onezone ignores
+    them): the other invite types target spaces, groups and harvesters, which it does not keep."""
     bad = invalid("badValueTokenType", key=info.field_name)
     if not isinstance(value, dict) or len(value) != 1:
         raise bad
@@ -100,9 +120,11 @@ def _token_type(value: Any, info: ValidationInfo) -> TokenType:
         return TokenType("identityToken")
     if kind == "inviteToken" and spec.get("inviteType") == REGISTER_ONEPROVIDER:
         admin = spec.get("adminUserId")
-        if admin is not None and (not isinstance(admin, str) or not admin or ":" in admin or "/" in admin):
+        if admin is not None and not _entity_id(admin):
             raise bad
         return TokenType("inviteToken", invite_type=REGISTER_ONEPROVIDER, target_id=admin)
+    if kind == "inviteToken" and spec.get("inviteType") == USER_JOIN_CLUSTER and _entity_id(spec.get("clusterId")):
+        return TokenType.invite(USER_JOIN_CLUSTER, spec["clusterId"])
     raise bad
 
 
@@ -152,7 +174,12 @@ def _version_info(value: Any, info: ValidationInfo) -> dict[str, str]:
 Username = Annotated[str, BeforeValidator(_username)]
 Password = Annotated[str, BeforeValidator(_password)]
 FullName = Annotated[str, BeforeValidator(_full_name)]
-PrivilegeList = Annotated[list[str], BeforeValidator(_privilege_list)]
+PrivilegeList = Annotated[list[str], _privileges_of(OZ_PRIVILEGES)]
+ClusterPrivilegeList = Annotated[
+    list[str],
+    _privileges_of(cluster_privileges.ALL),
+    WithJsonSchema({"type": "array", "items": {"enum": cluster_privileges.ALL}}),
+]
 
 
 def _only(key: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -160,16 +187,34 @@ def _only(key: str, value: dict[str, Any]) -> dict[str, Any]:
 
 
 TOKEN_TYPE_SCHEMA = {
-    "description": "The types this registry issues; an invite without adminUserId is for the caller.",
+    "description": (
+        "The types this registry issues; a registerOneprovider invite without adminUserId is for the caller."
+    ),
     "oneOf": [
         _only("accessToken", {"type": "object", "maxProperties": 0}),
         _only("identityToken", {"type": "object"}),
         _only(
             "inviteToken",
             {
-                "type": "object",
-                "required": ["inviteType"],
-                "properties": {"inviteType": {"const": REGISTER_ONEPROVIDER}, "adminUserId": {"type": "string"}},
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["inviteType"],
+                        "properties": {
+                            "inviteType": {"const": REGISTER_ONEPROVIDER},
+                            "adminUserId": {"type": "string"},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["inviteType", "clusterId"],
+                        "properties": {
+                            "inviteType": {"const": USER_JOIN_CLUSTER},
+                            "clusterId": {"type": "string", "minLength": 1},
+                            "parameters": {"type": "object"},
+                        },
+                    },
+                ]
             },
         ),
     ],
@@ -332,11 +377,28 @@ class TokenResponse(Model):
     token: str
 
 
-class UserResponse(Model):
+class UserShared(Model):
+    """Onezone's shared view of a user (what cluster membership paths show), with its deprecated
+    aliases: `name` of `fullName`, `login` and `alias` of `username`."""
+
     userId: str
-    username: str
     fullName: str
-    basicAuthEnabled: bool = True
+    username: str | None
+    creationTime: int
+    name: str
+    login: str | None
+    alias: str | None
+
+
+class UserResponse(UserShared):
+    """Onezone's protected view of a user (`GET /user`, `GET /users/{id}`): Onepanel reads
+    `userId`, `name`, `linkedAccounts`, `username` and `emails`, all of them required."""
+
+    basicAuthEnabled: bool
+    blocked: bool
+    emails: list[str]
+    emailList: list[str]  # deprecated alias of `emails`
+    linkedAccounts: list[dict[str, Any]]
 
 
 class CreateUserResponse(Model):
@@ -427,6 +489,49 @@ class SetDnsTxtRecordRequest(RequestModel):
 
 class ClusterList(Model):
     clusters: list[str]
+    nextPageToken: str | None = omitted_if_none()  # `GET /clusters` only
+
+
+class UserList(Model):
+    users: list[str]
+
+
+class GroupList(Model):
+    groups: list[str]
+
+
+class ClusterPrivilegeSets(Model):
+    """`GET /clusters/privileges`: Onezone's named sets of cluster privileges."""
+
+    member: list[str]
+    manager: list[str]
+    admin: list[str]
+
+
+class AddClusterUserRequest(RequestModel):
+    """`PUT /clusters/{id}/users/{uid}`; without `privileges` the user gets `cluster_view`."""
+
+    privileges: ClusterPrivilegeList | None = None
+
+
+class UpdateClusterPrivilegesRequest(RequestModel):
+    """`PATCH /clusters/{id}/users/{uid}/privileges`: at least one of `grant`, `revoke`."""
+
+    grant: ClusterPrivilegeList = []
+    revoke: ClusterPrivilegeList = []
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        if not {"grant", "revoke"} & self.model_fields_set:
+            raise invalid("missingAtLeastOneValue", keys=["grant", "revoke"])
+        return self
+
+
+class JoinClusterRequest(RequestModel):
+    """`POST /user/clusters/join`: a `userJoinCluster` invite token."""
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("token",)
+    token: NonEmptyString
 
 
 class ClusterDetails(Model):
@@ -462,11 +567,24 @@ def _not_boolean(value: Any) -> Any:
 
 
 class CreateNamedTokenRequest(CreateTemporaryTokenRequest):
-    """`POST /user/tokens/named`; `usageLimit` (invites only) defaults to "infinity"."""
+    """`POST /user/tokens/named`, `/provider/tokens/named`; `usageLimit` (invites only) defaults
+    to "infinity"; `privileges` (`userJoinCluster` invites only, ignored otherwise) are what the
+    joiner gets instead of the default."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("name",)
     name: Name
     usageLimit: Annotated[int, BeforeValidator(_not_boolean), Field(ge=1)] | Literal["infinity"] = "infinity"
+    privileges: ClusterPrivilegeList | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _privileges_for_cluster_invites(cls, data: Any) -> Any:
+        """Onezone reads `privileges` only for invites that carry them, and drops it otherwise."""
+        kind = data.get("type") if isinstance(data, dict) else None
+        invite = kind.get("inviteToken") if isinstance(kind, dict) else None
+        if isinstance(data, dict) and not (isinstance(invite, dict) and invite.get("inviteType") == USER_JOIN_CLUSTER):
+            data = {key: value for key, value in data.items() if key != "privileges"}
+        return data
 
 
 class CreatedToken(Model):
@@ -494,6 +612,12 @@ class TokenInfo(Model):
 
 class TokenIdList(Model):
     tokens: list[str]
+
+
+class TemporaryTokenGeneration(Model):
+    """`GET .../tokens/temporary`: the generation the subject's temporary tokens are signed for."""
+
+    generation: int
 
 
 class UpdateTokenRequest(RequestModel):

@@ -24,6 +24,7 @@ ERROR_DESCRIPTIONS = {
     403: "Authorization error.",
     404: "Resource not found.",
     405: "Operation not supported on this path.",
+    409: "The relation already exists (relationAlreadyExists).",
     500: "Internal server error.",
     503: "A service this operation needs is unavailable; retry later.",
 }

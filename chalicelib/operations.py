@@ -26,6 +26,8 @@ class Operation:
     raw_response: tuple[str, dict[str, Any]] | None = None
     # What the operation is to `api` caveats (`chalicelib.tokens.gri.ApiOperation` specs).
     api: tuple[str, ...] = ()
+    # Error statuses beyond the ones every operation may answer (409 `relationAlreadyExists`).
+    more_errors: tuple[int, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -33,7 +35,7 @@ class Operation:
 
     @property
     def errors(self) -> list[int]:
-        codes = [400, 404, 405, 500, 503]
+        codes = [400, 404, 405, 500, 503, *self.more_errors]
         if not self.public:
             codes += [401, 403]
         return sorted(codes)

@@ -171,12 +171,18 @@ def in_range(low: float, high: float) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+# The most addresses one list (a provider's workers, its OneS3 endpoints) may name: each becomes a
+# value of one Route 53 record set, written in one change batch with the provider's other records
+# (README "Decisions where Onezone's reference is silent").
+MAX_IPV4_ADDRESSES = 100
+
+
 def _ipv4_list(value: Any, info: ValidationInfo) -> list[str]:
     """A list of dotted-quad IPv4 addresses, normalised and de-duplicated (Route 53 rejects a
-    record set that lists the same value twice)."""
+    record set that lists the same value twice), of at most `MAX_IPV4_ADDRESSES`."""
     if not isinstance(value, list):
         raise invalid("badValueListOfIPv4Addresses", key=info.field_name)
-    addresses: list[str] = []
+    addresses: dict[str, None] = {}  # ordered, and a linear pass however long the list
     for item in value:
         try:
             address = str(ipaddress.IPv4Address(item)) if isinstance(item, str) else None
@@ -184,9 +190,10 @@ def _ipv4_list(value: Any, info: ValidationInfo) -> list[str]:
             address = None
         if address is None:
             raise invalid("badValueListOfIPv4Addresses", key=info.field_name)
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
+        addresses[address] = None
+    if len(addresses) > MAX_IPV4_ADDRESSES:
+        raise invalid("badData", key=info.field_name, hint=f"at most {MAX_IPV4_ADDRESSES} addresses")
+    return list(addresses)
 
 
 def _ipv4_address(value: Any, info: ValidationInfo) -> str:
@@ -274,7 +281,7 @@ IPv4Address = Annotated[str, BeforeValidator(_ipv4_address), WithJsonSchema({"ty
 IPv4List = Annotated[
     list[str],
     BeforeValidator(_ipv4_list),
-    WithJsonSchema({"type": "array", "items": {"type": "string", "format": "ipv4"}}),
+    WithJsonSchema({"type": "array", "items": {"type": "string", "format": "ipv4"}, "maxItems": MAX_IPV4_ADDRESSES}),
 ]
 Name = Annotated[
     str,

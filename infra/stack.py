@@ -27,6 +27,7 @@ OUTPUT_ENV = {
     "TokensTableName": "TOKENS_TABLE",
     "ProvidersTableName": "PROVIDERS_TABLE",
     "ClustersTableName": "CLUSTERS_TABLE",
+    "MembershipsTableName": "MEMBERSHIPS_TABLE",
     "IdentifiersTableName": "IDENTIFIERS_TABLE",
     "HostedZoneId": "HOSTED_ZONE_ID",
     "ZoneDomain": "ZONE_DOMAIN",

@@ -1,4 +1,5 @@
-"""Concurrent registrations against the local run (`chalice local` threads + its moto server).
+"""Concurrent registrations and joins against the local run (`chalice local` threads + its moto
+server).
 
 32 requests race for one single-use token, then 32 requests with distinct tokens race for one
 subdomain, released together by a barrier. Exactly one wins each race; the others get the
@@ -15,6 +16,7 @@ path still races. The first test checks that backend guarantee itself, with no a
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -33,7 +35,7 @@ from tests.token_helpers import identifier_of
 
 pytestmark = pytest.mark.blackbox
 RACERS = 32
-TABLES = ("-users", "-tokens", "-providers", "-clusters", "-identifiers")
+TABLES = ("-users", "-tokens", "-providers", "-clusters", "-memberships", "-identifiers")
 
 
 def post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -106,13 +108,14 @@ def snapshot(local: LocalRun) -> dict[str, dict[str, dict[str, Any]]]:
     state: dict[str, dict[str, dict[str, Any]]] = {}
     for suffix in TABLES:
         [table] = [name for name in names if name.endswith(suffix)]
-        [key] = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
         items = [
             {k: deserialize(v) for k, v in item.items()}
             for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
             for item in page["Items"]
         ]
-        state[suffix] = {item[key]: item for item in items}
+        # By key: its one attribute, or (partition, sort) for the memberships.
+        state[suffix] = {item[keys[0]] if len(keys) == 1 else tuple(item[k] for k in keys): item for item in items}
     route53 = local.client("route53")
     [zone_id] = [z["Id"] for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == ZONE]
     state["A"] = {
@@ -155,6 +158,7 @@ def assert_one_provider_written(before: dict[str, Any], after: dict[str, Any], w
     assert set(after["-users"][admin].get("clusters", ())) - set(before["-users"][admin].get("clusters", ())) == {
         provider_id
     }
+    assert list(added(before, after, "-memberships")) == [(provider_id, admin)]
 
 
 def test_the_local_runs_backend_commits_one_of_32_racing_transactions(local: LocalRun) -> None:
@@ -193,7 +197,8 @@ def test_one_token_32_registrations(local: LocalRun) -> None:
     assert_one_provider_written(before, after, winner)
     claims = added(before, after, "-identifiers")
     assert {k: (v["ownerId"], v.get("pending")) for k, v in claims.items()} == {
-        f"subdomain:race-token-{index}": (winner["providerId"], False)
+        f"subdomain:race-token-{index}": (winner["providerId"], False),
+        f"tokenname:{winner['providerId']}:root token": (token_id(winner["providerRootToken"]), None),
     }
     assert added(before, after, "A") == {f"race-token-{index}.{ZONE}": [f"192.0.2.{index + 1}"]}
 
@@ -218,3 +223,112 @@ def test_32_tokens_one_subdomain(local: LocalRun) -> None:
     claim = after["-identifiers"]["subdomain:contested"]
     assert (claim["ownerId"], claim.get("pending")) == (winner["providerId"], False)
     assert added(before, after, "A") == {f"contested.{ZONE}": [f"192.0.2.{index + 1}"]}
+
+
+# ---- joining a cluster -------------------------------------------------------------------------
+
+
+def new_users(local: LocalRun, count: int, prefix: str) -> list[tuple[str, dict[str, str]]]:
+    """`count` users, each (id, headers with an access token of theirs)."""
+    admin = {"X-Auth-Token": admin_access_token(local)}
+    made = []
+    for i in range(count):
+        name, password = f"{prefix}{i}", "racer-password-1"
+        status, created = post(f"{local.base}/users", {"username": name, "password": password}, admin)
+        assert status == 201, created
+        status, token = post(
+            f"{local.base}/user/tokens/temporary",
+            {"caveats": [{"type": "time", "validUntil": int(time.time()) + 600}]},
+            {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()},
+        )
+        assert status == 201, token
+        made.append((created["userId"], {"X-Auth-Token": token["token"]}))
+    return made
+
+
+def racing_provider(local: LocalRun, name: str) -> tuple[str, dict[str, str]]:
+    [token] = registration_tokens(local, 1)
+    body = {"token": token, "name": name, "adminEmail": "ops@example.com", "subdomainDelegation": False}
+    status, registered = post(f"{local.base}/providers", {**body, "domain": f"{name}.example.com"})
+    assert status == 200, registered
+    return registered["providerId"], {"X-Auth-Token": registered["providerRootToken"]}
+
+
+def invite(local: LocalRun, provider: dict[str, str], cluster_id: str, **extra: Any) -> dict[str, Any]:
+    body = {
+        "name": f"race invite {time.time_ns()}",
+        "type": {"inviteToken": {"inviteType": "userJoinCluster", "clusterId": cluster_id}},
+        **extra,
+    }
+    status, created = post(f"{local.base}/provider/tokens/named", body, provider)
+    assert status == 201, created
+    return created
+
+
+def at_once(*calls: Any) -> list[tuple[int, dict[str, Any]]]:
+    """Run every call at once: one thread each, released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Any) -> tuple[int, dict[str, Any]]:
+        barrier.wait(timeout=30)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls, timeout=120))
+
+
+def delete(url: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, method="DELETE", headers=headers)  # noqa: S310 - a loopback URL
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status, {}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_eight_users_join_with_one_single_use_invite(local: LocalRun) -> None:
+    """The invite's usage count is a condition of the join transaction: one member, whatever the
+    timing; the others get `inviteTokenUsageLimitReached` and nothing of theirs is written."""
+    cluster_id, provider = racing_provider(local, "race-join")
+    joiners = new_users(local, 8, "joiner")
+    created = invite(local, provider, cluster_id, usageLimit=1)
+    before = snapshot(local)
+    results = at_once(
+        *(
+            lambda headers=headers: post(f"{local.base}/user/clusters/join", {"token": created["token"]}, headers)
+            for _user_id, headers in joiners
+        )
+    )
+    after = snapshot(local)
+    outcomes = Counter(status if status == 201 else reply["error"]["id"] for status, reply in results)
+    assert outcomes == {201: 1, "inviteTokenUsageLimitReached": 7}, outcomes
+    [winner] = [user_id for (user_id, _), (status, _) in zip(joiners, results, strict=True) if status == 201]
+    assert list(added(before, after, "-memberships")) == [(cluster_id, winner)]
+    assert after["-tokens"][created["tokenId"]]["usageCount"] == 1
+    for user_id, _ in joiners:
+        assert (cluster_id in after["-users"][user_id].get("clusters", ())) == (user_id == winner)
+
+
+def test_a_join_racing_a_removal_leaves_both_records_or_neither(local: LocalRun) -> None:
+    """Joining writes the membership item and the user's `clusters` entry in one transaction,
+    removing (by the provider) and leaving (by the user) delete both in one: whichever wins each
+    round, the two agree afterwards."""
+    cluster_id, provider = racing_provider(local, "race-leave")
+    [(user_id, headers)] = new_users(local, 1, "leaver")
+    token = invite(local, provider, cluster_id)["token"]  # unlimited
+    join = lambda: post(f"{local.base}/user/clusters/join", {"token": token}, headers)  # noqa: E731
+    removals = [
+        lambda: delete(f"{local.base}/clusters/{cluster_id}/users/{user_id}", provider),
+        lambda: delete(f"{local.base}/user/clusters/{cluster_id}", headers),
+    ]
+    for round_no in range(8):
+        if round_no % 2 == 0:  # every other round starts with the user a member
+            assert join()[0] in (201, 409)
+        results = at_once(join, removals[round_no // 2 % 2])
+        state = snapshot(local)
+        member = (cluster_id, user_id) in state["-memberships"]
+        listed = cluster_id in state["-users"][user_id].get("clusters", ())
+        assert member == listed, (round_no, results)
+        assert all(status in (201, 204, 404, 409) for status, _ in results), results
+        if member:
+            assert delete(f"{local.base}/user/clusters/{cluster_id}", headers)[0] == 204

@@ -9,8 +9,12 @@ negative modes, its coverage phase included) - is sent twice:
 2. as a real client would send it: valid credentials (Basic, `X-Auth-Token` and `Authorization:
    Bearer` in turn, or the root token of a live provider on `/provider...`), path parameters
    pointing at things that exist (a user, the provider and its cluster, a fresh named token),
-   and on `POST /providers` and `POST /tokens/examine` a fresh registration token in the body -
-   so the fuzzed bodies get past authentication and token checks and reach DynamoDB and Route 53.
+   and on `POST /providers` and `POST /tokens/examine` a fresh registration token in the body (a
+   fresh invite on `POST /user/clusters/join`, sent by a user of no cluster yet), and now and then
+   a documented valid body instead of the generated one - so the fuzzed bodies get past
+   authentication and token checks and reach DynamoDB and Route 53. A fuzzed case that deleted
+   the live provider's named tokens (its root token among them) or one of its members has the
+   state put back for the next.
 
 Every response must be documented (status code, content type, body schema), never a 5xx, and
 every error must have the Onedata shape. Deterministic (`derandomize`) and bounded.
@@ -19,6 +23,7 @@ every error must have the Onedata shape. Deterministic (`derandomize`) and bound
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,13 +61,13 @@ class Live:
 
     api: Api
     user_token: str
+    admin_id: str
     other_user_id: str
     provider: tuple[str, str] | None = None  # (id, root token); None once deregistered
     sent: int = 0
     answers: dict[str, set[int]] = field(default_factory=dict)  # "METHOD path" -> statuses seen
 
     def user_credentials(self) -> dict[str, str]:
-        self.sent += 1
         return [
             self.api.basic("admin", USER_PASSWORD),
             {"X-Auth-Token": self.user_token},
@@ -86,7 +91,39 @@ class Live:
             registered = self.api.call("POST", "/providers", body=body)
             assert registered.status_code == 200, registered.body
             self.provider = (registered.json_body["providerId"], registered.json_body["providerRootToken"])
+            self.restore_member(self.other_user_id)  # a second member, beside the admin who registered it
         return self.provider
+
+    def restore_member(self, user_id: str) -> None:
+        """Make `user_id` a member of the live cluster again (after a fuzzed case removed them)."""
+        provider_id, root_token = self.live_provider()
+        added = self.api.call("PUT", f"/clusters/{provider_id}/users/{user_id}", {}, {"X-Auth-Token": root_token})
+        assert added.status_code in (201, 409), added.body
+
+    def retire_provider(self) -> None:
+        """Deregister the live provider whose root token a fuzzed case deleted."""
+        if self.provider is not None:
+            removed = self.api.call(
+                "DELETE", f"/providers/{self.provider[0]}", headers=self.api.basic("admin", USER_PASSWORD)
+            )
+            assert removed.status_code in (204, 404), removed.body
+            self.provider = None
+
+    def invite(self) -> str:
+        """A fresh single-use invite to the live cluster, issued by its provider."""
+        provider_id, root_token = self.live_provider()
+        body = {
+            "name": f"fuzz invite {self.sent}",
+            "type": {"inviteToken": {"inviteType": "userJoinCluster", "clusterId": provider_id}},
+            "usageLimit": 1,
+        }
+        created = self.api.call("POST", "/provider/tokens/named", body=body, headers={"X-Auth-Token": root_token})
+        assert created.status_code == 201, created.body
+        return str(created.json_body["token"])
+
+    def newcomer(self) -> dict[str, str]:
+        """Credentials of a user of no cluster yet."""
+        return {"X-Auth-Token": access_token(self.api.create_user(f"newcomer{self.sent}"), None)}
 
     def named_token_id(self) -> str:
         body = {"name": f"fuzz {self.sent}", "type": {"accessToken": {}}}
@@ -95,8 +132,10 @@ class Live:
         return created.json_body["tokenId"]
 
     def existing(self, name: str) -> str:
-        if name == "user_id":
-            return self.other_user_id
+        if name == "user_id":  # a member of the live cluster: the admin who registered it, or another
+            return self.admin_id if self.sent % 4 == 1 else self.other_user_id
+        if name == "name":
+            return "root token"  # every provider's first named token
         if name in ("provider_id", "cluster_id"):
             return self.live_provider()[0]  # a provider's cluster has the provider's id
         if name == "record_name":
@@ -114,7 +153,12 @@ def live() -> Iterator[Live]:
         with mock_aws():
             api = Api(client=Client(app.app, stage_name="local"), env=deploy_stack(env))
             admin_id = api.create_user("admin", OZ_PRIVILEGES)
-            yield Live(api=api, user_token=access_token(admin_id, None), other_user_id=api.create_user("bob"))
+            yield Live(
+                api=api,
+                user_token=access_token(admin_id, None),
+                admin_id=admin_id,
+                other_user_id=api.create_user("bob"),
+            )
             context.reset()
 
 
@@ -144,11 +188,13 @@ def as_a_client_would(case: Any, live: Live) -> dict[str, str]:
     """Point every other `case` at things that exist (the rest keep their generated ids: a 404
     for a valid caller) and put a real token in its body; the credentials to send it with."""
     path = case.operation.path
-    credentials = (
-        {"X-Auth-Token": live.live_provider()[1]}
-        if path == f"{API}/provider" or path.startswith(f"{API}/provider/")
-        else live.user_credentials()
-    )
+    live.sent += 1  # alternates what is sent: the credentials, existing or generated path parameters
+    if path == f"{API}/provider" or path.startswith(f"{API}/provider/"):
+        credentials = {"X-Auth-Token": live.live_provider()[1]}
+    elif path == f"{API}/user/clusters/join":
+        credentials = live.newcomer()
+    else:
+        credentials = live.user_credentials()
     for name in case.path_parameters or {}:
         if live.sent % 2:
             case.path_parameters[name] = live.existing(name)
@@ -164,11 +210,40 @@ def as_a_client_would(case: Any, live: Live) -> dict[str, str]:
             case.body = {**case.body, "token": live.user_token}
         elif path == f"{API}/tokens/verify_identity_token":
             case.body = {**case.body, "token": live.live_provider()[1]}  # a provider's root token proves it
+        elif path == f"{API}/user/clusters/join":
+            case.body = {**case.body, "token": live.invite()}
+    if case.method == "POST" and live.sent % 5 == 0 and path in VALID_BODIES:
+        case.body = VALID_BODIES[path](live)  # now and then, what a client that knows the API sends
     return credentials
 
 
+# Bodies a client that read the documentation sends, beside the generated ones, so that each run
+# surely gets past validation once: the fuzzer rarely writes a whole valid registration, or a
+# time caveat within the limit of a temporary token.
+def _registration(live: Live) -> dict[str, Any]:
+    return {
+        "token": live.registration_token(),
+        "name": "Documented provider",
+        "adminEmail": "ops@example.com",
+        "subdomainDelegation": False,
+        "domain": "documented.example.com",
+    }
+
+
+def _temporary(_live: Live) -> dict[str, Any]:
+    return {"caveats": [{"type": "time", "validUntil": int(time.time()) + 60}]}
+
+
+VALID_BODIES = {
+    f"{API}/providers": _registration,
+    f"{API}/provider/tokens/temporary": _temporary,
+    f"{API}/providers/{{provider_id}}/tokens/temporary": _temporary,
+    f"{API}/user/tokens/temporary": _temporary,
+}
+
+
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_the_contract(case: Any, live: Live) -> None:
     if case.method.upper() not in GATEWAY_METHODS:
         return  # API Gateway itself refuses the method: it never reaches the app
@@ -180,8 +255,24 @@ def test_every_operation_keeps_the_contract(case: Any, live: Live) -> None:
     check(case, response, live)
     if case.operation.path == f"{API}/provider" and case.method.upper() == "DELETE" and response.status_code == 204:
         live.provider = None
-    if case.method.upper() == "DELETE" and case.operation.path.startswith(f"{API}/providers/"):
-        live.provider = None if response.status_code == 204 else live.provider
+    if case.method.upper() == "DELETE" and response.status_code == 204:
+        restore_after_deletion(case, live)
+
+
+def restore_after_deletion(case: Any, live: Live) -> None:
+    """What a successful fuzzed deletion took from the live state, put back for the next cases."""
+    path, params = case.operation.path, case.path_parameters or {}
+    if path.endswith("/tokens/named"):  # every named token of a provider went: its root token too
+        live.retire_provider()
+    elif path == f"{API}/providers/{{provider_id}}" and live.provider and params.get("provider_id") == live.provider[0]:
+        live.provider = None
+    elif path == f"{API}/clusters/{{cluster_id}}/users/{{user_id}}" and params.get("user_id") in (
+        live.admin_id,
+        live.other_user_id,
+    ):
+        live.restore_member(params["user_id"])
+    elif path == f"{API}/user/clusters/{{cluster_id}}":
+        live.restore_member(live.admin_id)
 
 
 # What the second sending must have reached across the run: each operation's success status, and
@@ -218,6 +309,41 @@ REACHED = {
     "POST /tokens/verify_identity_token": {200, 400},
     "GET /users/{user_id}/privileges": {200, 404},
     "GET /configuration": {200},
+    "GET /users/{user_id}": {200, 404},
+    "POST /users/{user_id}/clusters/provider_registration_token": {200, 404},
+    "GET /user/effective_clusters": {200},
+    "GET /user/clusters/{cluster_id}": {200, 404},
+    "GET /user/effective_clusters/{cluster_id}": {200, 404},
+    "DELETE /user/clusters/{cluster_id}": {204, 404},
+    "POST /user/clusters/join": {201, 400},
+    "GET /clusters": {200},
+    "GET /clusters/privileges": {200},
+    "GET /clusters/{cluster_id}/users": {200, 404},
+    "GET /clusters/{cluster_id}/effective_users": {200, 404},
+    "GET /clusters/{cluster_id}/groups": {200, 404},
+    "GET /clusters/{cluster_id}/effective_groups": {200, 404},
+    "GET /clusters/{cluster_id}/users/{user_id}": {200, 404},
+    "GET /clusters/{cluster_id}/effective_users/{user_id}": {200, 404},
+    "GET /clusters/{cluster_id}/users/{user_id}/privileges": {200, 404},
+    "GET /clusters/{cluster_id}/effective_users/{user_id}/privileges": {200, 404},
+    "PATCH /clusters/{cluster_id}/users/{user_id}/privileges": {204, 400, 404},
+    "PUT /clusters/{cluster_id}/users/{user_id}": {409, 400, 404},
+    "DELETE /clusters/{cluster_id}/users/{user_id}": {204, 404},
+    "POST /clusters/{cluster_id}/users/token": {200, 404},
+    "POST /provider/tokens/temporary": {201, 400},
+    "GET /provider/tokens/temporary": {200},
+    "DELETE /provider/tokens/temporary": {204},
+    "POST /provider/tokens/named": {201, 400},
+    "GET /provider/tokens/named": {200},
+    "DELETE /provider/tokens/named": {204},
+    "GET /provider/tokens/named/name/{name}": {200, 404},
+    "POST /providers/{provider_id}/tokens/temporary": {201, 404},
+    "GET /providers/{provider_id}/tokens/temporary": {200, 404},
+    "DELETE /providers/{provider_id}/tokens/temporary": {204, 404},
+    "POST /providers/{provider_id}/tokens/named": {201, 404},
+    "GET /providers/{provider_id}/tokens/named": {200, 404},
+    "DELETE /providers/{provider_id}/tokens/named": {204, 404},
+    "GET /providers/{provider_id}/tokens/named/name/{name}": {200, 404},
 }
 
 

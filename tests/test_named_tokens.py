@@ -77,7 +77,7 @@ def test_named_invite_token_registers_a_provider(api: Api, alice: str) -> None:
     before = time.time()
     response = create_named(api, "my invite", usageLimit=1)
     token_id, token = created(response)
-    assert response.headers["Location"] == f"/api/v3/onezone/tokens/named/{token_id}"
+    assert response.headers["Location"] == f"https://onezone.test/api/v3/onezone/tokens/named/{token_id}"
     assert api.call("GET", "/user/tokens/named", headers=alice_auth(api)).json_body == {"tokens": [token_id]}
     shown = info(api, token_id).json_body
     created_at = shown.pop("creationTime")

@@ -86,8 +86,8 @@ def test_provider_endpoints_need_a_provider_token(api: Api, headers: dict, statu
 def test_users_are_not_providers_and_providers_not_users(api: Api, provider: dict[str, Any]) -> None:
     as_user = api.call("GET", "/provider", headers=alice(api))
     assert (as_user.status_code, error_of(as_user)["id"]) == (403, "forbidden")
-    as_provider = api.call("GET", "/user", headers=provider["auth"])
-    assert (as_provider.status_code, error_of(as_provider)["id"]) == (403, "forbidden")
+    as_provider = api.call("GET", "/user", headers=provider["auth"])  # no user of the provider's id
+    assert (as_provider.status_code, error_of(as_provider)["id"]) == (404, "notFound")
 
 
 def test_patch_provider(api: Api, provider: dict[str, Any]) -> None:

@@ -29,14 +29,14 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import context
+from chalicelib.clusters import privileges as cluster_privileges
 from chalicelib.config import Settings
 from chalicelib.providers import registration
 from chalicelib.store import clusters as cluster_store
-from chalicelib.store import db, identifiers
+from chalicelib.store import db, identifiers, memberships
 from chalicelib.store import providers as provider_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
-from chalicelib.store.clusters import CLUSTER_ADMIN_PRIVILEGES
 from chalicelib.tokens import codec
 from chalicelib.tokens.codec import Identifier
 from tests.conftest import USER_PASSWORD, Api, deploy_stack, error_of, isolate_aws
@@ -169,7 +169,8 @@ def assert_registered(api: Api, response: Any, admin_id: str, token: str) -> pro
     assert cluster is not None
     assert (cluster.clusterId, cluster.serviceId, cluster.type) == (provider_id, provider_id, "oneprovider")
     assert cluster.creatorId == admin_id
-    assert cluster.members == {admin_id: CLUSTER_ADMIN_PRIVILEGES}
+    [membership] = memberships.of_cluster(ctx, provider_id)
+    assert (membership.userId, membership.privileges) == (admin_id, cluster_privileges.ADMIN)
 
     admin = user_store.get(ctx, admin_id)
     assert admin is not None
@@ -201,8 +202,9 @@ def assert_registered(api: Api, response: Any, admin_id: str, token: str) -> pro
         provider.name,
         provider.domain,
     )
+    # `/user` names the caller's own user, which a provider has not: 404, as in Onezone.
     as_user = api.call("GET", "/user", headers={"X-Auth-Token": body["providerRootToken"]})
-    assert (as_user.status_code, error_of(as_user)["id"]) == (403, "forbidden")
+    assert (as_user.status_code, error_of(as_user)["id"]) == (404, "notFound")
     return provider
 
 

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import context
 from chalicelib.store import clusters as cluster_store
+from chalicelib.store import memberships
 from chalicelib.store import providers as provider_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
@@ -107,7 +108,8 @@ def test_records_created_by_registration(api: Api, alice: str) -> None:
     cluster = cluster_store.TABLE.get(ctx, provider_id)
     assert provider is not None
     assert cluster is not None
-    assert (cluster.type, cluster.serviceId, list(cluster.members)) == ("oneprovider", provider_id, [alice])
+    assert (cluster.type, cluster.serviceId, cluster.creatorId) == ("oneprovider", provider_id, alice)
+    assert [m.userId for m in memberships.of_cluster(ctx, provider_id)] == [alice]
     assert user_store.get(ctx, alice).clusters == [provider_id]
     assert (provider.latitude, provider.longitude) == (0.0, 0.0)
 
@@ -420,3 +422,43 @@ def test_invite_for_another_admin_makes_them_the_cluster_member(api: Api, admin:
     assert response.json_body["adminUserId"] == bob
     assert user_store.get(context.current(), bob).clusters == [response.json_body["providerId"]]
     assert user_store.get(context.current(), admin).clusters == []
+
+
+def addresses(count: int) -> list[str]:
+    return [f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}" for i in range(count)]
+
+
+def test_too_many_addresses_are_refused_up_front(api: Api, alice: str) -> None:
+    """3,000 worker addresses are more than one Route 53 change batch takes (1,000 values, an
+    UPSERT counting twice): refused before the token is used or the subdomain reserved, so the
+    same token and subdomain then register with a list within the limit (100)."""
+    token = api.registration_token("alice")
+    for key in ("opWorkerIpAddresses", "ipList", "oneS3IpAddresses"):
+        body = delegated(token, **{key: addresses(3000)})
+        if key == "ipList":
+            del body["opWorkerIpAddresses"]
+        if key == "oneS3IpAddresses":
+            body["oneS3Port"] = 9000
+        refused = api.call("POST", "/providers", body)
+        error = error_of(refused)
+        assert (refused.status_code, error["id"], error["details"]["key"]) == (400, "badData", key)
+        assert error["description"] == f'Bad value provided for "{key}": at most 100 addresses.'
+    assert usage(token) == 0
+    assert a_records(api) == {}
+    body = delegated(token, opWorkerIpAddresses=addresses(100), oneS3IpAddresses=addresses(100), oneS3Port=9000)
+    registered = api.call("POST", "/providers", body)
+    assert registered.status_code == 200, registered.body
+    assert len(a_records(api)["krakow.onezone.test."]) == 100
+    headers = {"X-Auth-Token": registered.json_body["providerRootToken"]}
+    change = {"subdomainDelegation": True, "subdomain": "krakow", "opWorkerIpAddresses": addresses(101)}
+    refused = api.call("PATCH", "/provider/domain_config", change, headers=headers)
+    assert (refused.status_code, error_of(refused)["details"]["key"]) == (400, "opWorkerIpAddresses")
+    assert len(a_records(api)["krakow.onezone.test."]) == 100
+    # The largest change there is, moving both full records to another name, fits in one batch.
+    change.update(subdomain="krakow2", opWorkerIpAddresses=addresses(100))
+    assert api.call("PATCH", "/provider/domain_config", change, headers=headers).status_code == 204
+    assert [len(values) for values in a_records(api).values()] == [100, 100]
+    # Duplicates collapse first: a long list of one address is no long list.
+    change["opWorkerIpAddresses"] = ["10.0.0.1"] * 3000
+    assert api.call("PATCH", "/provider/domain_config", change, headers=headers).status_code == 204
+    assert a_records(api)["krakow2.onezone.test."] == ["10.0.0.1"]

@@ -10,7 +10,7 @@ from pymacaroons import Verifier
 
 from chalicelib import context
 from chalicelib.store import tokens as token_store
-from chalicelib.tokens import user_tokens
+from chalicelib.tokens import subject_tokens, user_tokens
 from chalicelib.tokens.codec import Subject, TokenType
 from chalicelib.tokens.keys import key_for
 from tests.conftest import USER_PASSWORD, Api, error_of
@@ -181,7 +181,7 @@ def test_unexpected_failure_is_500_with_reference(
     def explode(*_args: object, **_kwargs: object) -> None:
         raise KeyError("boom")
 
-    monkeypatch.setattr(user_tokens, "store_named", explode)
+    monkeypatch.setattr(subject_tokens, "store_named", explode)
     response = api.call("POST", PATH, headers=api.basic("alice", USER_PASSWORD))
     assert response.status_code == 500
     error = error_of(response)

@@ -10,8 +10,10 @@ import pytest
 
 from chalicelib import context
 from chalicelib.errors import OnedataError
+from chalicelib.store import memberships
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
+from chalicelib.store.memberships import MembershipRecord
 from chalicelib.tokens import caveats as cv
 from chalicelib.tokens import codec, issuing, verification
 from chalicelib.tokens.codec import NOBODY, Identifier, Subject, TokenType
@@ -96,7 +98,7 @@ def test_temporary_tokens_follow_their_subjects_generation(alice: Subject) -> No
     assert verify(current).record is None
     future = issuing.temporary(ctx, alice, 2, TokenType.access(), [])
     assert failure(future).id == "tokenInvalid"
-    assert user_store.next_token_generation(ctx, alice.id or "")
+    assert user_store.TABLE.increment(ctx, alice.id or "", "temporaryTokenGeneration")
     assert failure(current).id == "tokenRevoked"
     assert verify(future).subject == alice
     gone = issuing.temporary(ctx, Subject("user", "nobody-here"), 1, TokenType.access(), [])
@@ -207,7 +209,16 @@ def test_service_caveats_against_the_verifying_service(alice: Subject) -> None:
             assert verify(confined, **SATISFYING)
         else:
             assert failure(confined, **SATISFYING).id == "tokenCaveatUnverified"
+    # Onepanel p1 may use it once the caveat names it - and only for a member of its cluster.
+    error = failure(resigned(token, ["service = opp-p1"]), service="opp-p1")
+    assert (error.id, error.details) == ("tokenServiceForbidden", {"service": {"type": "op_panel", "id": "p1"}})
+    assert failure(token, service="opp-p1").id == "tokenServiceForbidden"  # also without a service caveat
+    member = MembershipRecord(clusterId="p1", userId=alice.id or "", privileges=["cluster_view"], createdAt=NOW)
+    ctx = context.current()
+    ctx.aws.dynamodb.put_item(**memberships.TABLE.put_new_op(ctx, member)["Put"])
     assert verify(resigned(token, ["service = opp-p1"]), service="opp-p1")
+    assert verify(token, service="opw-p1")
+    assert failure(resigned(token, ["service = opp-p1"]), service="opp-p2").id == "tokenCaveatUnverified"
 
 
 def test_geo_caveats_fail_closed_without_a_database(alice: Subject) -> None:

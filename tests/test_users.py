@@ -13,7 +13,22 @@ def test_current_user(api: Api) -> None:
     user_id = api.create_user("alice")
     response = api.call("GET", "/user", headers=api.basic("alice", USER_PASSWORD))
     assert response.status_code == 200
-    assert response.json_body == {"userId": user_id, "username": "alice", "fullName": "Alice", "basicAuthEnabled": True}
+    # Onezone's protected view, its deprecated aliases included: Onepanel reads userId, name,
+    # linkedAccounts, username and emails, with no default.
+    assert response.json_body == {
+        "userId": user_id,
+        "username": "alice",
+        "fullName": "Alice",
+        "basicAuthEnabled": True,
+        "blocked": False,
+        "emails": [],
+        "linkedAccounts": [],
+        "creationTime": 0,
+        "name": "Alice",
+        "login": "alice",
+        "alias": "alice",
+        "emailList": [],
+    }
     assert "passwordHash" not in response.body.decode()
 
 
@@ -22,7 +37,7 @@ def test_admin_creates_a_user_who_can_log_in(api: Api, admin: str) -> None:
     created = api.call("POST", "/users", body=body, headers=api.basic("admin", USER_PASSWORD))
     assert created.status_code == 201
     user_id = created.json_body["userId"]
-    assert created.headers["Location"] == f"/api/v3/onezone/users/{user_id}"
+    assert created.headers["Location"] == f"https://onezone.test/api/v3/onezone/users/{user_id}"
     stored = user_store.get(context.current(), user_id)
     assert stored is not None
     assert stored.passwordHash.startswith("scrypt$ln=15,r=8,p=3$")

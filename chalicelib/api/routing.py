@@ -87,6 +87,24 @@ class Routes:
             params=dict(request.uri_params or {}),
         )
 
+    def anyone_or_nobody(self) -> UserRecord | ProviderRecord | None:
+        """The authenticated user or provider, or None for a request with no credentials at all
+        (credentials that do not hold are still a 401)."""
+        from chalicelib import auth
+
+        return auth.authenticate_optional(context.current(), self.auth_request())
+
+    def me(self) -> UserRecord:
+        """The authenticated user on a `/user/...` path, which names the caller's own user: a
+        provider has none there, 404 as in Onezone (its id names no user)."""
+        from chalicelib.errors import OnedataError
+        from chalicelib.store.users import UserRecord
+
+        caller = self.anyone()
+        if not isinstance(caller, UserRecord):
+            raise OnedataError("notFound")
+        return caller
+
     def caller(self) -> UserRecord:
         """The authenticated user (401/403 otherwise)."""
         from chalicelib import auth
@@ -104,6 +122,12 @@ class Routes:
         from chalicelib import auth
 
         return auth.authenticate(context.current(), self.auth_request())
+
+
+def location(path: str) -> dict[str, str]:
+    """A `Location` header naming `path` (under the API prefix) absolutely, on the zone's domain,
+    as Onezone's `oz_worker:get_rest_uri` does."""
+    return {"Location": f"https://{context.current().settings.zone_domain}{API}{path}"}
 
 
 @functools.cache

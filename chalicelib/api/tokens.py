@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Response
 
 from chalicelib import context
-from chalicelib.api.routing import API, Routes
+from chalicelib.api.routing import Routes, location
 from chalicelib.responses import ok
 
 routes = Routes(__name__)
@@ -31,7 +31,7 @@ def create_named_token() -> Response:
     created = user_tokens.create_named(
         context.current(), caller, parse(CreateNamedTokenRequest, routes.request.raw_body)
     )
-    return ok(created, status=201, headers={"Location": f"{API}/tokens/named/{created.tokenId}"})
+    return ok(created, status=201, headers=location(f"/tokens/named/{created.tokenId}"))
 
 
 @routes(

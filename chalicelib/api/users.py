@@ -1,12 +1,12 @@
-"""Users' routes: the current user, admin-created users, Onezone admin privileges, and the
-seed's (deprecated) provider registration token."""
+"""Users' routes: the current user, users by id, admin-created users, Onezone admin privileges,
+and the seed's (deprecated) provider registration token, for oneself or another user."""
 
 from __future__ import annotations
 
 from chalice import Response
 
 from chalicelib import context
-from chalicelib.api.routing import API, Routes
+from chalicelib.api.routing import API, Routes, location
 from chalicelib.responses import ok
 
 routes = Routes(__name__)
@@ -30,7 +30,21 @@ DEPRECATED = {
 def get_current_user() -> Response:
     from chalicelib.users import views
 
-    return ok(views.describe(routes.caller()))
+    return ok(views.describe(routes.me()))
+
+
+@routes(
+    "/users/{user_id}",
+    "GET",
+    "getUser",
+    "Get a user's details (the user themself, or oz_users_view).",
+    response="UserResponse",
+    api=("get user.{user_id}.instance:protected",),
+)
+def get_user(user_id: str) -> Response:
+    from chalicelib.users import views
+
+    return ok(views.get(context.current(), routes.anyone(), user_id))
 
 
 @routes(
@@ -50,7 +64,7 @@ def create_user() -> Response:
 
     caller = routes.caller()
     created = accounts.create(context.current(), caller, parse(CreateUserRequest, routes.request.raw_body))
-    return ok(created, status=201, headers={"Location": f"{API}/users/{created.userId}"})
+    return ok(created, status=201, headers=location(f"/users/{created.userId}"))
 
 
 @routes(
@@ -105,4 +119,23 @@ def create_provider_registration_token() -> Response:
     from chalicelib.tokens import user_tokens
 
     token = user_tokens.create_legacy_registration_token(context.current(), routes.caller())
+    return ok(token, headers=DEPRECATED)
+
+
+@routes(
+    "/users/{user_id}/clusters/provider_registration_token",
+    "POST",
+    "createProviderRegistrationTokenForUser",
+    "Create a provider registration token for a user (themself under the open policy, or oz_providers_invite).",
+    response="TokenResponse",
+    deprecated=True,
+    api=(
+        "create user.{user_id}.provider_registration_token:private",
+        "create token.null.user_named_token,{client}:private",
+    ),
+)
+def create_provider_registration_token_for_user(user_id: str) -> Response:
+    from chalicelib.tokens import user_tokens
+
+    token = user_tokens.create_legacy_registration_token(context.current(), routes.caller(), user_id)
     return ok(token, headers=DEPRECATED)

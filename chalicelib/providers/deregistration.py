@@ -1,9 +1,21 @@
-"""Deregistering a provider (`DELETE /provider`, `DELETE /providers/{id}`), all or nothing.
+"""Deregistering a provider (`DELETE /provider`, `DELETE /providers/{id}`).
 
-Everything registration created goes in one DynamoDB transaction - the provider, its cluster,
-its root token (so the token stops working at once), the users' memberships and the subdomain
-claim - wrapped in a DNS transition that removes the delegation records first and puts them back
-if the transaction fails.
+One DynamoDB transaction removes what makes the provider a provider - its item, its cluster, its
+root token (so the token stops working at once) and its name, the subdomain claim - and
+as many of its cluster's memberships (each with the member's `clusters` entry) as a transaction
+holds besides: all of them in any cluster of up to `MEMBERS_IN_TRANSACTION` members. It is
+wrapped in a DNS transition that removes the delegation records first and puts them back if the
+transaction fails. So a deregistration either happens or leaves everything as it was.
+
+A DynamoDB transaction holds at most 100 items. A bigger cluster's other memberships, and the
+provider's other named tokens (invites it issued), are removed right after the commit, a batch
+per transaction, reading the cluster's memberships again until none is left - which also catches
+a member who joined between the first read and the commit. Until then they grant nothing: every
+decision taken on a membership finds its cluster (or its provider) first, every membership
+change requires the cluster to exist - so none can be created after the commit - and a token of
+a provider that is gone no longer verifies. Should the function die during that clean-up, what
+is left stays inert: a user can still leave such a cluster (`DELETE /user/clusters/{id}`), and a
+deregistration of that provider id again is a 404, since ids are never reused.
 """
 
 from __future__ import annotations
@@ -16,28 +28,34 @@ from chalicelib.dns import records, transitions
 from chalicelib.errors import OnedataError
 from chalicelib.providers.details import existing
 from chalicelib.store import clusters as cluster_store
-from chalicelib.store import db, identifiers
+from chalicelib.store import db, identifiers, memberships
 from chalicelib.store import providers as provider_store
 from chalicelib.store import tokens as token_store
-from chalicelib.store import users as user_store
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.users import UserRecord
+from chalicelib.tokens import issuing, subject_tokens
 
 log = logging.getLogger(__name__)
+
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+OPS_PER_MEMBERSHIP = 2  # the membership item and the member's `clusters` entry
+FIXED_OPS = 5  # provider, cluster, root token, its name claim, the subdomain claim
+MEMBERS_IN_TRANSACTION = (MAX_TRANSACTION_ITEMS - FIXED_OPS) // OPS_PER_MEMBERSHIP
 
 
 def deregister(ctx: Context, provider: ProviderRecord) -> None:
     provider_id = provider.providerId
-    cluster = cluster_store.TABLE.get(ctx, provider_id)
+    members = [membership.userId for membership in memberships.of_cluster(ctx, provider_id)]
     ops: list[db.TransactItem] = [
         provider_store.TABLE.delete_op(ctx, provider_id, expected={"dnsRevision": provider.dnsRevision}),
-        token_store.TABLE.delete_op(ctx, provider.rootTokenId),
+        cluster_store.TABLE.delete_op(ctx, provider_id, must_exist=False),
+        token_store.TABLE.delete_op(ctx, provider.rootTokenId, must_exist=False),  # gone if the provider deleted it
+        identifiers.forget_op(ctx, token_store.NAME_CLAIM, f"{provider_id}:{issuing.ROOT_TOKEN_NAME}"),
     ]
-    if cluster is not None:
-        ops.append(cluster_store.TABLE.delete_op(ctx, provider_id))
-        ops += [user_store.leave_cluster_op(ctx, user_id, provider_id) for user_id in sorted(cluster.members)]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
+    for user_id in members[:MEMBERS_IN_TRANSACTION]:
+        ops += memberships.leave_ops(ctx, provider_id, user_id, must_exist=False)
     with (
         transitions.leased(ctx, provider),
         transitions.transition(
@@ -56,6 +74,24 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
                 raise OnedataError("notFound") from None
             raise OnedataError("temporaryFailure", headers={"Retry-After": "1"}) from None
     log.info("deregistered provider %s", provider_id)
+    remove_leftovers(ctx, provider)
+
+
+def remove_leftovers(ctx: Context, provider: ProviderRecord) -> None:
+    """After the commit: the memberships the transaction had no room for (or that a join added
+    before the cluster went), and the provider's other named tokens. Idempotent; a failure is
+    logged, not the client's: the deregistration itself succeeded."""
+    provider_id = provider.providerId
+    try:
+        while batch := memberships.of_cluster(ctx, provider_id)[: MAX_TRANSACTION_ITEMS // OPS_PER_MEMBERSHIP]:
+            ops = [op for member in batch for op in memberships.leave_ops(ctx, provider_id, member.userId, False)]
+            db.transact(ctx.aws.dynamodb, ops)
+        for token_id in sorted(set(provider.namedTokens) - {provider.rootTokenId}):
+            record = token_store.TABLE.get(ctx, token_id)
+            if record is not None:
+                db.transact(ctx.aws.dynamodb, subject_tokens.delete_ops(ctx, record, must_exist=False))
+    except Exception:
+        log.exception("provider %s deregistered; some of its memberships or tokens are left (inert)", provider_id)
 
 
 def deregister_by_admin(ctx: Context, user: UserRecord, provider_id: str) -> None:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
+from chalicelib import paging
 from chalicelib.auth import require_privilege
 from chalicelib.context import Context
 from chalicelib.errors import OnedataError
 from chalicelib.models import ProviderDetails, ProviderList, UpdateProviderRequest
-from chalicelib.store import db
+from chalicelib.store import db, memberships
 from chalicelib.store import providers as provider_store
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.users import UserRecord
-
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 def describe(provider: ProviderRecord) -> ProviderDetails:
@@ -37,9 +32,12 @@ def existing(ctx: Context, provider_id: str) -> ProviderRecord:
     return provider
 
 
-def get_for_user(ctx: Context, user: UserRecord, provider_id: str) -> ProviderDetails:
-    """`GET /providers/{id}`: for members of the provider's cluster and `oz_providers_view`."""
-    if provider_id not in user.clusters and "oz_providers_view" not in user.privileges:
+def get(ctx: Context, caller: UserRecord | ProviderRecord, provider_id: str) -> ProviderDetails:
+    """`GET /providers/{id}`: for any provider ("providers are allowed to view each other's
+    protected data"), members of the provider's cluster (their membership item) and
+    `oz_providers_view`."""
+    viewer = not isinstance(caller, UserRecord) or "oz_providers_view" in caller.privileges
+    if not viewer and memberships.get(ctx, provider_id, caller.userId) is None:
         # Existence is not revealed to those who may not see the provider.
         raise OnedataError("forbidden", hint="requires cluster membership or the privilege oz_providers_view")
     return describe(existing(ctx, provider_id))
@@ -54,32 +52,7 @@ def update(ctx: Context, provider: ProviderRecord, request: UpdateProviderReques
 
 
 def list_page(ctx: Context, user: UserRecord, limit: str | None, page_token: str | None) -> ProviderList:
-    """`GET /providers?limit=&page_token=` (privilege `oz_providers_list`).
-
-    The page token is opaque to clients: the last id of the previous page, base64url-encoded.
-    """
+    """`GET /providers?limit=&page_token=` (privilege `oz_providers_list`), a page at a time."""
     require_privilege(user, "oz_providers_list")
-    if limit is None:
-        size = DEFAULT_PAGE_SIZE
-    elif limit.strip().isdigit():
-        size = int(limit)
-    else:
-        raise OnedataError("badValueInteger", key="limit")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise OnedataError("badValueNotInRange", key="limit", low=1, high=MAX_PAGE_SIZE)
-    ids, last = provider_store.page(ctx, size, _decode_page_token(page_token) if page_token else None)
-    return ProviderList(providers=ids, nextPageToken=_encode_page_token(last) if last else None)
-
-
-def _encode_page_token(provider_id: str) -> str:
-    return base64.urlsafe_b64encode(provider_id.encode()).decode().rstrip("=")
-
-
-def _decode_page_token(token: str) -> str:
-    try:
-        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise OnedataError("badData", key="page_token") from None
-    if not decoded or not decoded.isalnum():
-        raise OnedataError("badData", key="page_token")
-    return decoded
+    ids, next_token = paging.page(ctx, provider_store.TABLE, limit, page_token)
+    return ProviderList(providers=ids, nextPageToken=next_token)

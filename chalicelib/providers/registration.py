@@ -9,8 +9,10 @@ Registration order (Onezone's checks, then our writes):
    (conditional put: taken -> `badValueIdentifierOccupied`);
 4. the DNS records are written in Route 53 (only the reservation holder writes that name);
 5. one DynamoDB transaction: use the token (condition: still usable), confirm the reservation
-   (condition: still ours), put provider, cluster and root token, add the cluster to the admin user
-   (condition: user exists and, under the restricted policy, the issuer still may invite).
+   (condition: still ours), put provider, cluster, root token (its name claimed for the
+   provider), the admin's membership with the admin privileges, and the cluster on the admin's
+   list (condition: user exists and, under the restricted policy or for an invite naming somebody
+   else, the issuer still may invite).
 If step 4 or 5 fails for any reason, the records of step 4 are deleted and the reservation of
 step 3 released, so a failed request leaves no provider, no cluster, no claim, no DNS record and an
 unused token. The conditions, not the reads of step 2, are what make the token single-use and the
@@ -25,17 +27,19 @@ import time
 from dataclasses import dataclass
 
 from chalicelib import observability
+from chalicelib.clusters import privileges as cluster_privileges
 from chalicelib.config import RegistrationPolicy
 from chalicelib.context import Context
 from chalicelib.dns import names, records, transitions
 from chalicelib.errors import OnedataError
 from chalicelib.models import RegisterProviderRequest, RegisterProviderResponse
 from chalicelib.store import clusters as cluster_store
-from chalicelib.store import db, identifiers
+from chalicelib.store import db, identifiers, memberships
 from chalicelib.store import providers as provider_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
-from chalicelib.store.clusters import CLUSTER_ADMIN_PRIVILEGES, ClusterRecord
+from chalicelib.store.clusters import ClusterRecord
+from chalicelib.store.memberships import MembershipRecord
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.tokens import TokenRecord
 from chalicelib.store.users import UserRecord
@@ -98,7 +102,7 @@ def _usable_invite(ctx: Context, serialized: str, source_ip: str | None) -> Invi
     admin = issuer if admin_id == issuer.userId else user_store.get(ctx, admin_id)
     if admin is None:
         raise OnedataError("inviteTokenTargetIdInvalid", id=admin_id)
-    if _restricted(ctx) and INVITE_PRIVILEGE not in issuer.privileges:
+    if _needs_privilege(ctx, issuer.userId, admin_id) and INVITE_PRIVILEGE not in issuer.privileges:
         raise OnedataError("inviteTokenSubjectNotAuthorized")
     generation = verified.token.identifier.generation
     return Invite(issuer_id=issuer.userId, admin_id=admin_id, record=record, generation=generation)
@@ -111,8 +115,10 @@ def require_uses_left(record: TokenRecord | None) -> None:
         raise OnedataError("inviteTokenUsageLimitReached")
 
 
-def _restricted(ctx: Context) -> bool:
-    return ctx.settings.registration_policy is RegistrationPolicy.RESTRICTED
+def _needs_privilege(ctx: Context, issuer_id: str, admin_id: str) -> bool:
+    """Whether inviting takes `oz_providers_invite`: under the restricted policy, and for an invite
+    naming somebody else (Onezone's `has_privileges_to_invite` for `registerOneprovider`)."""
+    return ctx.settings.registration_policy is RegistrationPolicy.RESTRICTED or issuer_id != admin_id
 
 
 def _create(ctx: Context, request: RegisterProviderRequest, invite: Invite) -> RegisterProviderResponse:
@@ -124,18 +130,17 @@ def _create(ctx: Context, request: RegisterProviderRequest, invite: Invite) -> R
     )
     serialized = issuing.serialize_named(ctx, root_token)
     provider = _provider_record(ctx, request, provider_id, root_token.tokenId, admin_id, now)
-    cluster = ClusterRecord(
-        clusterId=provider_id,
-        serviceId=provider_id,
-        creatorId=admin_id,
-        members={admin_id: CLUSTER_ADMIN_PRIVILEGES},
-        createdAt=now,
+    cluster = ClusterRecord(clusterId=provider_id, serviceId=provider_id, creatorId=admin_id, createdAt=now)
+    # The creator is the cluster's first member, with every privilege (Onezone's
+    # `create_oneprovider_cluster`).
+    membership = MembershipRecord(
+        clusterId=provider_id, userId=admin_id, privileges=cluster_privileges.ADMIN, createdAt=now
     )
     with (
         transitions.reserved(ctx, provider.subdomain, provider_id),
         transitions.transition(ctx, [], records.provider_records(ctx, provider), reference=provider_id),
     ):
-        _commit(ctx, invite, provider, cluster, root_token)
+        _commit(ctx, invite, provider, cluster, membership, root_token)
     log.info("registered provider %s (admin %s, domain %s)", provider_id, admin_id, provider.domain)
     return RegisterProviderResponse(
         providerId=provider_id, providerRootToken=serialized, macaroon=serialized, adminUserId=admin_id
@@ -162,33 +167,40 @@ def _provider_record(
         rootTokenId=root_token_id,
         adminUserId=admin_id,
         createdAt=now,
+        namedTokens=[root_token_id],
     )
 
 
 def _commit(
-    ctx: Context, invite: Invite, provider: ProviderRecord, cluster: ClusterRecord, root_token: TokenRecord
+    ctx: Context,
+    invite: Invite,
+    provider: ProviderRecord,
+    cluster: ClusterRecord,
+    membership: MembershipRecord,
+    root_token: TokenRecord,
 ) -> None:
     """The single transaction of step 5, with each failed condition mapped to its Onezone error.
 
     A named invite is used up by its condition; a temporary one (not counted, as in Onezone)
     holds only while its issuer's generation stands, so a revocation racing this request wins.
     """
-    privilege = INVITE_PRIVILEGE if _restricted(ctx) else None
+    needed = (INVITE_PRIVILEGE,) if _needs_privilege(ctx, invite.issuer_id, provider.adminUserId) else ()
     # The issuer must still be entitled to invite, and a temporary invite's generation current:
     # conditions on the issuer's item - the admin's own, when the issuer is the admin.
-    issuer_requirements = {"privilege": privilege, "generation": invite.generation}
     issuer_is_admin = invite.issuer_id == provider.adminUserId
     ops: dict[str, db.TransactItem] = {}
     if invite.record is not None:
         ops["token"] = token_store.consume_op(ctx, invite.record)
-    ops["admin"] = user_store.join_cluster_op(
-        ctx, provider.adminUserId, provider.providerId, **(issuer_requirements if issuer_is_admin else {})
-    )
+    requirements = (needed, invite.generation) if issuer_is_admin else ((), None)
+    ops["membership"], ops["admin"] = memberships.join_ops(ctx, membership, *requirements)
     ops["provider"] = provider_store.TABLE.put_new_op(ctx, provider)
     ops["cluster"] = cluster_store.TABLE.put_new_op(ctx, cluster)
     ops["rootToken"] = token_store.TABLE.put_new_op(ctx, root_token)
-    if not issuer_is_admin and (privilege or invite.generation is not None):
-        ops["issuer"] = user_store.still_op(ctx, invite.issuer_id, **issuer_requirements)
+    ops["rootTokenName"] = identifiers.claim_op(
+        ctx, token_store.NAME_CLAIM, token_store.name_key(root_token), root_token.tokenId, root_token.createdAt
+    )
+    if not issuer_is_admin and (needed or invite.generation is not None):
+        ops["issuer"] = user_store.still_op(ctx, invite.issuer_id, needed, invite.generation)
     if provider.subdomain:
         ops["subdomain"] = identifiers.confirm_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider.providerId)
     names = list(ops)

@@ -1,25 +1,13 @@
 """The clusters table: one item per cluster, keyed by `clusterId`.
 
-A Oneprovider's cluster has the provider's id; `members` maps user ids to their cluster
-privileges (the registering user gets all of them, as in Onezone). The versions are what the
-cluster's Onepanel reports after registering (`PATCH /clusters/{id}`).
+A Oneprovider's cluster has the provider's id, and its `creatorId` is the user the registration
+token named (`adminUserId`). Who belongs to it is not here: the memberships table says
+(`chalicelib.store.memberships`). The versions are what the cluster's Onepanel and op-worker
+report after registering (`PATCH /clusters/{id}`).
 """
 
 from chalicelib.model_base import Model
 from chalicelib.store import db
-
-CLUSTER_ADMIN_PRIVILEGES = [
-    "cluster_view",
-    "cluster_update",
-    "cluster_delete",
-    "cluster_view_privileges",
-    "cluster_set_privileges",
-    "cluster_add_user",
-    "cluster_remove_user",
-    "cluster_add_group",
-    "cluster_remove_group",
-]
-
 
 # What Onezone reports for a service that has not told it its version yet.
 UNKNOWN_VERSION = {"release": "18.02.*", "build": "unknown", "gui": "empty"}
@@ -30,7 +18,6 @@ class ClusterRecord(Model):
     type: str = "oneprovider"
     serviceId: str
     creatorId: str
-    members: dict[str, list[str]]
     createdAt: int
     workerVersion: dict[str, str] = UNKNOWN_VERSION
     onepanelVersion: dict[str, str] = UNKNOWN_VERSION

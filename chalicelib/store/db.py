@@ -102,52 +102,86 @@ def transact(client: Any, items: Sequence[TransactItem], request_token: str | No
         raise Cancelled(reasons) from error
 
 
+KeyValue = str | tuple[str, str]  # a partition key, or (partition key, sort key)
+
+
 class Table(Generic[Record]):
-    """One table holding one kind of record, keyed by a single string attribute.
+    """One table holding one kind of record, keyed by a string attribute (`key`) and, in a table
+    that has one, a string sort key (`sort_key`): a key value is then the pair of both.
+
+    `string_sets` names the record's list fields that are stored as DynamoDB string sets, so that
+    transactions can add and remove one member (`set_member_op`) without reading the item; an
+    empty set is left out of the item (DynamoDB has no empty set).
 
     The table *name* is looked up in the settings at call time (`settings_attr`), so the same
     code serves every stage and every moto backend.
     """
 
-    def __init__(self, settings_attr: str, key: str, model: type[Record]) -> None:
+    def __init__(
+        self,
+        settings_attr: str,
+        key: str,
+        model: type[Record],
+        sort_key: str | None = None,
+        string_sets: frozenset[str] = frozenset(),
+    ) -> None:
         self.settings_attr = settings_attr
         self.key = key
+        self.sort_key = sort_key
         self.model = model
+        self.string_sets = string_sets
 
     def name(self, ctx: Context) -> str:
         return str(getattr(ctx.settings, self.settings_attr))
 
-    def get(self, ctx: Context, key_value: str) -> Record | None:
-        item = get_item(ctx.aws.dynamodb, self.name(ctx), {self.key: key_value})
+    def get(self, ctx: Context, key_value: KeyValue) -> Record | None:
+        item = get_item(ctx.aws.dynamodb, self.name(ctx), self.key_attributes(key_value))
         return self.model.model_validate(item) if item else None
+
+    def item(self, record: Record, exclude: set[str] | None = None) -> Item:
+        """`record` as a DynamoDB item, its `string_sets` as string sets."""
+        data = record.model_dump(mode="json", exclude=exclude)
+        item = encode({name: value for name, value in data.items() if name not in self.string_sets})
+        for name in self.string_sets:
+            if data.get(name):
+                item[name] = {"SS": sorted(set(data[name]))}
+        return item
 
     def put_new_op(self, ctx: Context, record: Record, exclude: set[str] | None = None) -> TransactItem:
         """Insert `record`; the transaction fails if an item with its key exists."""
         return {
             "Put": {
                 "TableName": self.name(ctx),
-                "Item": encode(record.model_dump(mode="json", exclude=exclude)),
+                "Item": self.item(record, exclude),
                 "ConditionExpression": f"attribute_not_exists({self.key})",
             }
         }
 
-    def delete_op(self, ctx: Context, key_value: str, expected: Mapping[str, Any] | None = None) -> TransactItem:
+    def delete_op(
+        self, ctx: Context, key_value: KeyValue, expected: Mapping[str, Any] | None = None, must_exist: bool = True
+    ) -> TransactItem:
         """Delete the item; the transaction fails if it is already gone (someone else won), or
-        no longer holds the `expected` values."""
+        no longer holds the `expected` values. Without `must_exist` (and `expected`), deleting
+        an item that is gone is no failure: clean-ups that may run twice."""
         names: dict[str, str] = {}
         values: dict[str, Item] = {}
+        condition = self._condition(expected, names, values) if must_exist or expected else None
         return {
             "Delete": {
                 "TableName": self.name(ctx),
                 "Key": self.key_of(key_value),
-                "ConditionExpression": self._condition(expected, names, values),
+                **({"ConditionExpression": condition} if condition else {}),
                 **({"ExpressionAttributeNames": names} if names else {}),
                 **({"ExpressionAttributeValues": values} if values else {}),
             }
         }
 
     def update_op(
-        self, ctx: Context, key_value: str, changes: Mapping[str, Any], expected: Mapping[str, Any] | None = None
+        self,
+        ctx: Context,
+        key_value: KeyValue,
+        changes: Mapping[str, Any],
+        expected: Mapping[str, Any] | None = None,
     ) -> TransactItem:
         """Set `changes` on an existing item (`None` removes the attribute), provided its
         attributes still hold the `expected` values (optimistic concurrency)."""
@@ -168,6 +202,88 @@ class Table(Generic[Record]):
             }
         }
 
+    def check_op(self, ctx: Context, key_value: KeyValue, expected: Mapping[str, Any] | None = None) -> TransactItem:
+        """A transaction condition: the item exists (and holds the `expected` values) at commit."""
+        names: dict[str, str] = {}
+        values: dict[str, Item] = {}
+        condition = self._condition(expected, names, values)
+        return {
+            "ConditionCheck": {
+                "TableName": self.name(ctx),
+                "Key": self.key_of(key_value),
+                "ConditionExpression": condition,
+                **({"ExpressionAttributeNames": names} if names else {}),
+                **({"ExpressionAttributeValues": values} if values else {}),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def set_member_op(self, ctx: Context, key_value: KeyValue, attribute: str, member: str, add: bool) -> TransactItem:
+        """Add `member` to, or remove it from, one of the item's `string_sets`; the item must
+        exist (an update would otherwise create a stub item). Adding a member it has, or
+        removing one it lacks, changes nothing and fails nothing."""
+        if attribute not in self.string_sets:
+            raise ValueError(f"{attribute} is not a string set of {self.settings_attr}")
+        return {
+            "Update": {
+                "TableName": self.name(ctx),
+                "Key": self.key_of(key_value),
+                "UpdateExpression": f"{'ADD' if add else 'DELETE'} #set :member",
+                "ConditionExpression": f"attribute_exists({self.key})",
+                "ExpressionAttributeNames": {"#set": attribute},
+                "ExpressionAttributeValues": {":member": {"SS": [member]}},
+            }
+        }
+
+    def increment(self, ctx: Context, key_value: KeyValue, attribute: str) -> bool:
+        """Add one to a counter of an existing item (one never written counts as 1, its
+        records' default); False if the item is gone."""
+        return conditional_write(
+            ctx.aws.dynamodb.update_item,
+            TableName=self.name(ctx),
+            Key=self.key_of(key_value),
+            UpdateExpression="SET #counter = if_not_exists(#counter, :one) + :one",
+            ConditionExpression=f"attribute_exists({self.key})",
+            ExpressionAttributeNames={"#counter": attribute},
+            ExpressionAttributeValues={":one": encode_value(1)},
+        )
+
+    def query(self, ctx: Context, partition: str) -> Iterator[Record]:
+        """Every item of one partition key, in sort key order, page after page, read
+        consistently: one Query per page, never a scan."""
+        request: dict[str, Any] = {
+            "TableName": self.name(ctx),
+            "KeyConditionExpression": "#key = :key",
+            "ExpressionAttributeNames": {"#key": self.key},
+            "ExpressionAttributeValues": {":key": encode_value(partition)},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = ctx.aws.dynamodb.query(**request)
+            yield from (self.model.model_validate(decode(item)) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def page(self, ctx: Context, limit: int, start_after: str | None) -> tuple[list[str], str | None]:
+        """Up to `limit` keys after `start_after`, and the key to continue from (if any).
+
+        A Scan with `Limit` reads at most `limit` items per call, so a page costs what it returns,
+        never the whole table; the continuation is DynamoDB's own `LastEvaluatedKey`.
+        """
+        request: dict[str, Any] = {
+            "TableName": self.name(ctx),
+            "Limit": limit,
+            "ProjectionExpression": "#key",
+            "ExpressionAttributeNames": {"#key": self.key},
+        }
+        if start_after:
+            request["ExclusiveStartKey"] = self.key_of(start_after)
+        response = ctx.aws.dynamodb.scan(**request)
+        keys = [decode(item)[self.key] for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return keys, decode(last)[self.key] if last else None
+
     def _condition(self, expected: Mapping[str, Any] | None, names: dict[str, str], values: dict[str, Item]) -> str:
         """The item exists and holds the `expected` values (None: the attribute is absent);
         adds the placeholders it uses to `names` and `values`."""
@@ -181,5 +297,16 @@ class Table(Generic[Record]):
                 values[f":e{i}"] = encode_value(value)
         return " AND ".join(condition)
 
-    def key_of(self, key_value: str) -> Item:
-        return encode({self.key: key_value})
+    def key_attributes(self, key_value: KeyValue) -> dict[str, str]:
+        """The key's attributes: `{key: value}`, or `{key: partition, sort_key: sort}`."""
+        if self.sort_key is None:
+            if not isinstance(key_value, str):
+                raise TypeError(f"{self.settings_attr} is keyed by {self.key} alone")
+            return {self.key: key_value}
+        if isinstance(key_value, str):
+            raise TypeError(f"{self.settings_attr} is keyed by ({self.key}, {self.sort_key})")
+        partition, sort = key_value
+        return {self.key: partition, self.sort_key: sort}
+
+    def key_of(self, key_value: KeyValue) -> Item:
+        return encode(self.key_attributes(key_value))

@@ -107,16 +107,24 @@ def release(ctx: Context, kind: str, name: str, owner_id: str) -> None:
     )
 
 
-def release_op(ctx: Context, kind: str, name: str, owner_id: str) -> db.TransactItem:
-    """Give up a confirmed claim held by `owner_id` (deregistration, a changed subdomain)."""
+def release_op(ctx: Context, kind: str, name: str, owner_id: str, must_exist: bool = True) -> db.TransactItem:
+    """Give up a confirmed claim held by `owner_id` (deregistration, a changed subdomain), never
+    somebody else's; without `must_exist`, a claim already gone (or never made) is no failure."""
+    condition = "ownerId = :owner" if must_exist else "attribute_not_exists(identifier) OR ownerId = :owner"
     return {
         "Delete": {
             "TableName": ctx.settings.identifiers_table,
             "Key": db.encode({KEY: key(kind, name)}),
-            "ConditionExpression": "ownerId = :owner",
+            "ConditionExpression": condition,
             "ExpressionAttributeValues": {":owner": db.encode_value(owner_id)},
         }
     }
+
+
+def forget_op(ctx: Context, kind: str, name: str) -> db.TransactItem:
+    """Drop a claim whoever holds it, if anyone: for names in a namespace that goes as a whole
+    (a deregistered provider's token names, `<providerId>:<name>`)."""
+    return {"Delete": {"TableName": ctx.settings.identifiers_table, "Key": db.encode({KEY: key(kind, name)})}}
 
 
 def reservations(ctx: Context, kind: str) -> Iterator[dict[str, Any]]:

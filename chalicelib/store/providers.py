@@ -1,7 +1,6 @@
 """The providers table: one item per registered Oneprovider, keyed by `providerId`."""
 
 from collections.abc import Iterator
-from typing import Any
 
 from chalicelib.context import Context
 from chalicelib.model_base import Model
@@ -19,7 +18,9 @@ class ProviderRecord(Model):
     """A provider as stored. `dnsRevision` counts the writes that change its DNS records (domain
     configuration, TXT records): each such write is conditional on the revision it read, so two
     of them never both think they own the zone's state (`chalicelib.dns.transitions`).
-    `dnsBusyUntil` tells the DNS reconciler to keep off while such a change is under way."""
+    `dnsBusyUntil` tells the DNS reconciler to keep off while such a change is under way.
+    `namedTokens` lists its named tokens (its root token among them), `temporaryTokenGeneration`
+    is what its temporary tokens are signed for (raised to revoke them all), as a user's."""
 
     providerId: str
     name: str
@@ -39,28 +40,11 @@ class ProviderRecord(Model):
     txtRecords: dict[str, TxtRecord] = {}  # by label under the subdomain
     dnsRevision: int = 0
     dnsBusyUntil: int | None = None  # a change of its records is under way (`lease_dns`)
+    namedTokens: list[str] = []
+    temporaryTokenGeneration: int = 1
 
 
-TABLE = db.Table("providers_table", "providerId", ProviderRecord)
-
-
-def page(ctx: Context, limit: int, start_after: str | None) -> tuple[list[str], str | None]:
-    """Up to `limit` provider ids after `start_after`, and the id to continue from (if any).
-
-    A Scan with `Limit` reads at most `limit` items per call, so a page costs what it returns,
-    never the whole table; the continuation is DynamoDB's own `LastEvaluatedKey`.
-    """
-    request: dict[str, Any] = {
-        "TableName": TABLE.name(ctx),
-        "Limit": limit,
-        "ProjectionExpression": "providerId",
-    }
-    if start_after:
-        request["ExclusiveStartKey"] = TABLE.key_of(start_after)
-    response = ctx.aws.dynamodb.scan(**request)
-    ids = [db.decode(item)["providerId"] for item in response.get("Items", [])]
-    last = response.get("LastEvaluatedKey")
-    return ids, db.decode(last)["providerId"] if last else None
+TABLE = db.Table("providers_table", "providerId", ProviderRecord, string_sets=frozenset({"namedTokens"}))
 
 
 def lease_dns(ctx: Context, provider_id: str, revision: int, now: int, until: int) -> bool:

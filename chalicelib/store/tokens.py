@@ -23,6 +23,7 @@ class TokenRecord(Model):
     createdAt: int
     usageLimit: int | None = None  # invite tokens: None is "infinity"
     usageCount: int = 0
+    privileges: list[str] | None = None  # invites that carry privileges: those the joiner gets
     revoked: bool = False
 
     @property
@@ -39,6 +40,14 @@ class TokenRecord(Model):
 
 
 TABLE = db.Table("tokens_table", "tokenId", TokenRecord)
+# A named token's name is unique per subject: an identifiers-table claim of this kind.
+NAME_CLAIM = "tokenname"
+
+
+def name_key(record: TokenRecord) -> str:
+    """The name claim's key: subject ids are random 128-bit hex, so users and providers never
+    collide."""
+    return f"{record.subjectId}:{record.name}"
 
 
 def consume_op(ctx: Context, record: TokenRecord) -> db.TransactItem:

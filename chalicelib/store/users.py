@@ -25,7 +25,7 @@ class UserRecord(Model):
     createdAt: int
 
 
-TABLE = db.Table("users_table", "userId", UserRecord)
+TABLE = db.Table("users_table", "userId", UserRecord, string_sets=frozenset({"clusters", "namedTokens"}))
 
 
 def get(ctx: Context, user_id: str) -> UserRecord | None:
@@ -43,8 +43,7 @@ def create(ctx: Context, user: UserRecord) -> None:
         ctx.aws.dynamodb,
         [
             identifiers.claim_op(ctx, identifiers.USERNAME, user.username, user.userId, user.createdAt),
-            # `clusters` and `namedTokens` are string sets grown with ADD; a new user has none yet.
-            TABLE.put_new_op(ctx, user, exclude={"clusters", "namedTokens"}),
+            TABLE.put_new_op(ctx, user),
         ],
     )
 
@@ -62,27 +61,14 @@ def replace_privileges(ctx: Context, user_id: str, old: list[str], new: list[str
     )
 
 
-def next_token_generation(ctx: Context, user_id: str) -> bool:
-    """Revoke every temporary token of the user at once (Onezone's new temporary token secret);
-    False if the user is gone."""
-    return db.conditional_write(
-        ctx.aws.dynamodb.update_item,
-        TableName=TABLE.name(ctx),
-        Key=TABLE.key_of(user_id),
-        UpdateExpression="SET temporaryTokenGeneration = temporaryTokenGeneration + :one",
-        ConditionExpression="attribute_exists(userId)",
-        ExpressionAttributeValues={":one": db.encode_value(1)},
-    )
-
-
-def _requirements(privilege: str | None, generation: int | None) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """A condition that the user exists, still holds `privilege` and is still at temporary token
-    `generation` (each when given): (expression, attribute names, attribute values)."""
+def _requirements(privileges: tuple[str, ...], generation: int | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A condition that the user exists, still holds every one of the Onezone `privileges` and is
+    still at temporary token `generation` (when given): (expression, attribute names, values)."""
     conditions, names, values = ["attribute_exists(userId)"], {}, {}
-    if privilege:
-        conditions.append("contains(#privileges, :privilege)")
+    for i, privilege in enumerate(privileges):
+        conditions.append(f"contains(#privileges, :privilege{i})")
         names["#privileges"] = "privileges"
-        values[":privilege"] = db.encode_value(privilege)
+        values[f":privilege{i}"] = db.encode_value(privilege)
     if generation is not None:
         conditions.append("temporaryTokenGeneration = :generation")
         values[":generation"] = db.encode_value(generation)
@@ -90,11 +76,11 @@ def _requirements(privilege: str | None, generation: int | None) -> tuple[str, d
 
 
 def join_cluster_op(
-    ctx: Context, user_id: str, cluster_id: str, privilege: str | None = None, generation: int | None = None
+    ctx: Context, user_id: str, cluster_id: str, privileges: tuple[str, ...] = (), generation: int | None = None
 ) -> db.TransactItem:
     """Add `cluster_id` to the user's clusters, provided the user meets `_requirements`.
     `ALL_OLD` lets the caller tell which requirement failed."""
-    condition, names, values = _requirements(privilege, generation)
+    condition, names, values = _requirements(privileges, generation)
     return {
         "Update": {
             "TableName": TABLE.name(ctx),
@@ -109,37 +95,23 @@ def join_cluster_op(
 
 
 def still_op(
-    ctx: Context, user_id: str, privilege: str | None = None, generation: int | None = None
+    ctx: Context, user_id: str, privileges: tuple[str, ...] = (), generation: int | None = None
 ) -> db.TransactItem:
     """A transaction condition: the user meets `_requirements` at commit time."""
-    condition, names, values = _requirements(privilege, generation)
+    condition, names, values = _requirements(privileges, generation)
     check: dict[str, Any] = {
         "TableName": TABLE.name(ctx),
         "Key": TABLE.key_of(user_id),
         "ConditionExpression": condition,
-        "ExpressionAttributeValues": values,
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     if names:
         check["ExpressionAttributeNames"] = names
+    if values:
+        check["ExpressionAttributeValues"] = values
     return {"ConditionCheck": check}
 
 
 def leave_cluster_op(ctx: Context, user_id: str, cluster_id: str) -> db.TransactItem:
     """Remove `cluster_id` from the user's clusters (a no-op for a user who already left)."""
-    return set_member_op(ctx, user_id, "clusters", cluster_id, add=False)
-
-
-def set_member_op(ctx: Context, user_id: str, attribute: str, member: str, add: bool) -> db.TransactItem:
-    """Add `member` to, or remove it from, one of the user's string sets (`clusters`,
-    `namedTokens`); the user must exist (an update would otherwise create a stub user)."""
-    return {
-        "Update": {
-            "TableName": TABLE.name(ctx),
-            "Key": TABLE.key_of(user_id),
-            "UpdateExpression": f"{'ADD' if add else 'DELETE'} #set :member",
-            "ConditionExpression": "attribute_exists(userId)",
-            "ExpressionAttributeNames": {"#set": attribute},
-            "ExpressionAttributeValues": {":member": {"SS": [member]}},
-        }
-    }
+    return TABLE.set_member_op(ctx, user_id, "clusters", cluster_id, add=False)

@@ -57,6 +57,7 @@ INVITE_TYPES: dict[str, tuple[str, str]] = {
 }
 _INVITE_BY_CODE = {code: invite_type for invite_type, (code, _key) in INVITE_TYPES.items()}
 REGISTER_ONEPROVIDER = "registerOneprovider"
+USER_JOIN_CLUSTER = "userJoinCluster"
 
 
 def bad_token() -> OnedataError:

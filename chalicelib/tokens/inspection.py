@@ -102,18 +102,11 @@ def verify_identity(ctx: Context, request: VerifyIdentityTokenRequest, caller_ip
 
 def verify_access(ctx: Context, request: VerifyAccessTokenRequest, caller_ip: str | None) -> VerifiedToken:
     """`serviceToken` names the service that would use the token: a provider's identity (its
-    root token will do), `opp-`-prefixed for its Onepanel; without it, Onezone itself."""
+    root token will do), `opp-`-prefixed for its Onepanel; without it, Onezone itself. A user's
+    token then needs its user to be a member of that provider's cluster (`tokenServiceForbidden`)."""
     token = deserialize(request.token)
     context = _context(ctx, request, caller_ip, request.interface)
     context = replace(context, allow_data_access=request.allowDataAccessCaveats)
     if request.serviceToken is not None:
-        context = replace(context, service=_service(ctx, request.serviceToken, context))
+        context = replace(context, service=verification.verify_service(ctx, request.serviceToken, context))
     return _answer(verification.verify(ctx, token, context, "accessToken"))
-
-
-def _service(ctx: Context, serialized: str, context: cv.Context) -> str:
-    subject = _proven_identity(ctx, serialized, replace(context, consumer=None), "badServiceToken")
-    if subject.type != "oneprovider":
-        raise OnedataError("badServiceToken", tokenError=OnedataError("tokenInvalid"))
-    panel = codec.parse(serialized).service == "op_panel"
-    return ("opp-" if panel else "opw-") + (subject.id or "")

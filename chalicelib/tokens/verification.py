@@ -9,12 +9,15 @@
    raw string), one this kind of token does not support or the request does not satisfy is
    `tokenCaveatUnverified` (with the caveat's JSON).
 4. The stored state: a named token's item (exists, same subject, not revoked), a temporary token's
-   generation against its subject's, and the subject itself (it must still exist).
+   generation against its subject's (a user's or a provider's), and the subject itself (it must
+   still exist).
+5. For an access token, whether the service using it may serve its subject (`services`): a user's
+   token used by a Oneprovider's Onepanel needs its user to be a member of that cluster.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pymacaroons import Verifier
@@ -26,6 +29,7 @@ from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
 from chalicelib.store.tokens import TokenRecord
 from chalicelib.tokens import caveats as cv
+from chalicelib.tokens import codec, services
 from chalicelib.tokens.codec import Subject, Token
 from chalicelib.tokens.keys import key_for
 
@@ -121,24 +125,32 @@ def verify(
     supported = _expect(token, expected, invite_type)
     parsed = check_caveats(token, context, supported)
     record, subject, subject_record = _stored_state(ctx, token)
-    if expected == "identityToken" and token.identifier.type.kind == "accessToken" and subject.type != "oneprovider":
-        raise _not_a("notAnIdentityToken", token)  # only providers' access tokens prove identity
+    if token.identifier.type.kind == "accessToken":
+        if expected == "identityToken" and subject.type != "oneprovider":
+            raise _not_a("notAnIdentityToken", token)  # only providers' access tokens prove identity
+        services.require_allowed(ctx, subject, context.service)
     return Verified(token=token, subject=subject, caveats=parsed, record=record, subject_record=subject_record)
+
+
+def verify_service(ctx: Context, serialized: str, context: cv.Context) -> str:
+    """The service a service token proves (`services`): `opp-<providerId>` when the token is
+    marked `opp-`, else `opw-<providerId>`; `badServiceToken` with the reason if it proves
+    nothing, or proves a user. Its `consumer` caveats hold for nobody (none is proven here)."""
+    try:
+        token = codec.parse(serialized)
+        subject = verify(ctx, token, replace(context, consumer=None), "identityToken").subject
+    except OnedataError as error:
+        raise OnedataError("badServiceToken", tokenError=error) from None
+    if subject.type != "oneprovider":
+        raise OnedataError("badServiceToken", tokenError=OnedataError("tokenInvalid"))
+    return ("opp-" if token.service == "op_panel" else "opw-") + (subject.id or "")
 
 
 def _expect(token: Token, expected: str, invite_type: str | None) -> tuple[type[cv.Caveat], ...]:
     token_type = token.identifier.type
     if expected == "inviteToken":
         if token_type.kind != "inviteToken" or invite_type not in (None, token_type.invite_type):
-            raise OnedataError(
-                "notAnInviteToken",
-                description=(
-                    f"Expected an invitation token of type '{invite_type or 'any'}', but received a(n) "
-                    f"{_printable(token)}."
-                ),
-                expectedInviteType=invite_type or "any",
-                received=token_type.to_json(),
-            )
+            raise not_an_invite(token, invite_type)
         return SUPPORTED["inviteToken"]
     if expected == "identityToken":
         if token_type.kind == "accessToken" and token_type.session_id is None:
@@ -149,6 +161,17 @@ def _expect(token: Token, expected: str, invite_type: str | None) -> tuple[type[
     if token_type.kind != "accessToken":
         raise _not_a("notAnAccessToken", token)
     return SUPPORTED["accessToken"]
+
+
+def not_an_invite(token: Token, invite_type: str | None) -> OnedataError:
+    return OnedataError(
+        "notAnInviteToken",
+        description=(
+            f"Expected an invitation token of type '{invite_type or 'any'}', but received a(n) {_printable(token)}."
+        ),
+        expectedInviteType=invite_type or "any",
+        received=token.identifier.type.to_json(),
+    )
 
 
 def _printable(token: Token) -> str:
@@ -173,12 +196,12 @@ def _stored_state(ctx: Context, token: Token) -> tuple[TokenRecord | None, Subje
     provider is void)."""
     identifier = token.identifier
     if identifier.generation is not None:
-        user = _existing_subject(ctx, identifier.subject)
-        if identifier.subject.type != "user" or identifier.generation > user.temporaryTokenGeneration:
+        subject = _existing_subject(ctx, identifier.subject)
+        if identifier.generation > subject.temporaryTokenGeneration:
             raise OnedataError("tokenInvalid")  # a generation never issued: forged
-        if identifier.generation < user.temporaryTokenGeneration:
+        if identifier.generation < subject.temporaryTokenGeneration:
             raise OnedataError("tokenRevoked")
-        return None, identifier.subject, user
+        return None, identifier.subject, subject
     record = token_store.TABLE.get(ctx, identifier.id)
     if record is None:
         raise OnedataError("tokenInvalid")
