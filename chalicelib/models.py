@@ -371,8 +371,7 @@ class ErrorResponse(Model):
 
 
 class ProviderDetails(Model):
-    """Onezone's protected view of a provider. `online` is always false: this registry does not
-    hold the providers' connections, so it cannot know."""
+    """Onezone's protected view of a provider. `online`: whether its GraphSync channel is open."""
 
     providerId: str
     clusterId: str  # a Oneprovider's cluster has its id

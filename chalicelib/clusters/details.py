@@ -5,7 +5,8 @@ Onezone's rules: a cluster is seen by its provider, its members and holders of
 `oz_clusters_view`; it is changed by its provider, members with `cluster_update` and holders of
 `oz_clusters_update`. Onepanel also sends the hash of its GUI package, which Onezone would serve;
 this registry hosts no GUIs, so it stores the hash as given and answers 204 (Onezone answers 400
-for a package it lacks, and Onepanel then uploads it).
+for a package it lacks, and Onepanel then uploads it). The worker's release is also its
+provider's `version` in GraphSync, so it is written to the provider in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from chalicelib.errors import OnedataError
 from chalicelib.models import ClusterDetails, ClusterList, ServiceVersion, Subject, UpdateClusterRequest
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db
+from chalicelib.store import providers as provider_store
 from chalicelib.store.clusters import ClusterRecord
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.users import UserRecord
@@ -60,8 +62,18 @@ def get(ctx: Context, caller: UserRecord | ProviderRecord, cluster_id: str) -> C
 
 
 def update(ctx: Context, caller: UserRecord | ProviderRecord, cluster_id: str, request: UpdateClusterRequest) -> None:
-    cluster = _allowed(ctx, caller, cluster_id, "cluster_update", "oz_clusters_update")
+    """A provider changes its own cluster without reading it first (the write's condition says
+    whether it still exists); others' rights depend on their membership, which is read."""
+    if not (isinstance(caller, ProviderRecord) and caller.providerId == cluster_id):
+        cluster_id = _allowed(ctx, caller, cluster_id, "cluster_update", "oz_clusters_update").clusterId
     changes = request.model_dump(include={"workerVersion", "onepanelVersion", "onepanelProxy"}, exclude_none=True)
-    op = cluster_store.TABLE.update_op(ctx, cluster.clusterId, changes)["Update"]
-    if not db.conditional_write(ctx.aws.dynamodb.update_item, **op):
-        raise OnedataError("notFound")  # deregistered meanwhile
+    cluster_op = cluster_store.TABLE.update_op(ctx, cluster_id, changes)
+    if "workerVersion" not in changes:
+        if not db.conditional_write(ctx.aws.dynamodb.update_item, **cluster_op["Update"]):
+            raise OnedataError("notFound")  # deregistered meanwhile
+        return
+    release = {"workerRelease": changes["workerVersion"]["release"]}
+    try:
+        db.transact(ctx.aws.dynamodb, [cluster_op, provider_store.TABLE.update_op(ctx, cluster_id, release)])
+    except db.Cancelled:
+        raise OnedataError("notFound") from None

@@ -102,17 +102,45 @@ def transact(client: Any, items: Sequence[TransactItem], request_token: str | No
         raise Cancelled(reasons) from error
 
 
+# Every write of a revisioned record raises its `revision` by one; an item written before
+# revisions existed counts as revision 1 (what its view showed), so its first write makes it 2.
+REVISION = "revision"
+FIRST_REVISION = 1
+BUMP_REVISION = "#revision = if_not_exists(#revision, :revisionBase) + :revisionStep"
+BUMP_NAMES = {"#revision": REVISION}
+BUMP_VALUES = {":revisionBase": {"N": str(FIRST_REVISION)}, ":revisionStep": {"N": "1"}}
+
+
 class Table(Generic[Record]):
     """One table holding one kind of record, keyed by a single string attribute.
 
     The table *name* is looked up in the settings at call time (`settings_attr`), so the same
     code serves every stage and every moto backend.
+
+    A `revisioned` table's records carry a `revision` that every write through this class (and
+    every write of its store module, through `BUMP_REVISION`) raises by one, in the same request
+    as the change itself: GraphSync clients keep the copy with the highest revision, so a change
+    that did not raise it would never reach them, and one that lowered it would make them retry
+    for ever. Putting it here, under every REST, channel and reconciler write, means no caller
+    can forget it.
+
+    `string_sets` are attributes kept as DynamoDB string sets (grown and shrunk with `ADD` and
+    `DELETE`, which need a set); an empty one is left out, as DynamoDB stores no empty set.
     """
 
-    def __init__(self, settings_attr: str, key: str, model: type[Record]) -> None:
+    def __init__(
+        self,
+        settings_attr: str,
+        key: str,
+        model: type[Record],
+        revisioned: bool = False,
+        string_sets: tuple[str, ...] = (),
+    ) -> None:
         self.settings_attr = settings_attr
         self.key = key
         self.model = model
+        self.revisioned = revisioned
+        self.string_sets = string_sets
 
     def name(self, ctx: Context) -> str:
         return str(getattr(ctx.settings, self.settings_attr))
@@ -122,11 +150,17 @@ class Table(Generic[Record]):
         return self.model.model_validate(item) if item else None
 
     def put_new_op(self, ctx: Context, record: Record, exclude: set[str] | None = None) -> TransactItem:
-        """Insert `record`; the transaction fails if an item with its key exists."""
+        """Insert `record` (at its first revision, if revisioned); the transaction fails if an
+        item with its key exists."""
+        data = record.model_dump(mode="json", exclude=exclude)
+        if self.revisioned:
+            data[REVISION] = FIRST_REVISION
+        item = encode({name: value for name, value in data.items() if name not in self.string_sets})
+        item.update({name: {"SS": list(data[name])} for name in self.string_sets if data.get(name)})
         return {
             "Put": {
                 "TableName": self.name(ctx),
-                "Item": encode(record.model_dump(mode="json", exclude=exclude)),
+                "Item": item,
                 "ConditionExpression": f"attribute_not_exists({self.key})",
             }
         }
@@ -150,13 +184,20 @@ class Table(Generic[Record]):
         self, ctx: Context, key_value: str, changes: Mapping[str, Any], expected: Mapping[str, Any] | None = None
     ) -> TransactItem:
         """Set `changes` on an existing item (`None` removes the attribute), provided its
-        attributes still hold the `expected` values (optimistic concurrency)."""
+        attributes still hold the `expected` values (optimistic concurrency); a revisioned
+        record's revision goes up with them."""
+        if REVISION in changes or set(changes) & set(self.string_sets):
+            raise ValueError(f"{sorted(changes)}: revisions and string sets have writes of their own")
         names = {f"#a{i}": name for i, name in enumerate(changes)}
         sets = [f"{alias} = :v{i}" for i, (alias, name) in enumerate(names.items()) if changes[name] is not None]
         removes = [alias for alias, name in names.items() if changes[name] is None]
+        values = {f":v{i}": encode_value(value) for i, value in enumerate(changes.values()) if value is not None}
+        if self.revisioned:
+            sets.append(BUMP_REVISION)
+            names.update(BUMP_NAMES)
+            values.update(BUMP_VALUES)
         clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(removes)] if removes else [])
         expression = " ".join(clauses)
-        values = {f":v{i}": encode_value(value) for i, value in enumerate(changes.values()) if value is not None}
         return {
             "Update": {
                 "TableName": self.name(ctx),

@@ -1,6 +1,12 @@
-"""The providers table: one item per registered Oneprovider, keyed by `providerId`."""
+"""The providers table: one item per registered Oneprovider, keyed by `providerId`.
 
-from collections.abc import Iterator
+Besides what registration stores, a provider's item holds what its GraphSync views show and
+must change with them (so one read serves a view, and one write changes it with its revision):
+its open GraphSync connections, its storages' ids and the worker release its cluster reported.
+"""
+
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from chalicelib.context import Context
@@ -19,7 +25,13 @@ class ProviderRecord(Model):
     """A provider as stored. `dnsRevision` counts the writes that change its DNS records (domain
     configuration, TXT records): each such write is conditional on the revision it read, so two
     of them never both think they own the zone's state (`chalicelib.dns.transitions`).
-    `dnsBusyUntil` tells the DNS reconciler to keep off while such a change is under way."""
+    `dnsBusyUntil` tells the DNS reconciler to keep off while such a change is under way.
+
+    `revision` is the GraphSync revision of its views, raised by every write of the record
+    (`db.Table` and the writes below) but the DNS lease's, which changes no view.
+    `connections` holds one `connection_entry` per open GraphSync connection, `storages` the ids
+    of its storages (both string sets), `workerRelease` its cluster's worker release (its views'
+    `version`, written with the cluster's `workerVersion`)."""
 
     providerId: str
     name: str
@@ -39,9 +51,78 @@ class ProviderRecord(Model):
     txtRecords: dict[str, TxtRecord] = {}  # by label under the subdomain
     dnsRevision: int = 0
     dnsBusyUntil: int | None = None  # a change of its records is under way (`lease_dns`)
+    revision: int = db.FIRST_REVISION
+    connections: list[str] = []
+    storages: list[str] = []
+    workerRelease: str | None = None
+
+    def open_connections(self, now: int | None = None) -> list[str]:
+        """The ids of its connections not older than API Gateway lets a connection live: a
+        connection that vanished without `$disconnect` stops counting when it would have been
+        closed anyway."""
+        moment = int(time.time()) if now is None else now
+        entries = [parse_connection_entry(entry) for entry in self.connections]
+        return [connection_id for connection_id, expires_at in entries if expires_at > moment]
+
+    def online(self, now: int | None = None) -> bool:
+        """What every view of the provider says: whether a GraphSync connection of it is open."""
+        return bool(self.open_connections(now))
 
 
-TABLE = db.Table("providers_table", "providerId", ProviderRecord)
+TABLE = db.Table(
+    "providers_table", "providerId", ProviderRecord, revisioned=True, string_sets=("connections", "storages")
+)
+
+
+def connection_entry(connection_id: str, expires_at: int) -> str:
+    """A connection in the provider's `connections` set, with the moment it expires, so that
+    `online` needs no other read: `<expires at>:<connection id>` (API Gateway's connection ids
+    are base64 characters, no colon)."""
+    return f"{expires_at}:{connection_id}"
+
+
+def parse_connection_entry(entry: str) -> tuple[str, int]:
+    """(connection id, expires at) of a `connection_entry`."""
+    expires_at, _, connection_id = entry.partition(":")
+    return connection_id, int(expires_at)
+
+
+def _set_change_op(
+    ctx: Context, provider_id: str, attribute: str, add: Sequence[str], remove: Sequence[str]
+) -> db.TransactItem:
+    """Add and remove members of one of the provider's string sets, raising its revision; the
+    provider must exist."""
+    clauses = [f"SET {db.BUMP_REVISION}"]
+    values: dict[str, Any] = dict(db.BUMP_VALUES)
+    if add:
+        clauses.append("ADD #set :add")
+        values[":add"] = {"SS": list(add)}
+    if remove:
+        clauses.append("DELETE #set :remove")
+        values[":remove"] = {"SS": list(remove)}
+    return {
+        "Update": {
+            "TableName": TABLE.name(ctx),
+            "Key": TABLE.key_of(provider_id),
+            "UpdateExpression": " ".join(clauses),
+            "ConditionExpression": "attribute_exists(providerId)",
+            "ExpressionAttributeNames": {"#set": attribute, **db.BUMP_NAMES},
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def connections_op(
+    ctx: Context, provider_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> db.TransactItem:
+    """Open (`add`) and close (`remove`) `connection_entry`s of the provider: its `online`
+    changes, so its revision goes up."""
+    return _set_change_op(ctx, provider_id, "connections", add, remove)
+
+
+def storages_op(ctx: Context, provider_id: str, add: str | None = None, remove: str | None = None) -> db.TransactItem:
+    """Add or remove a storage id in the provider's `storages`, raising its revision."""
+    return _set_change_op(ctx, provider_id, "storages", [add] if add else [], [remove] if remove else [])
 
 
 def page(ctx: Context, limit: int, start_after: str | None) -> tuple[list[str], str | None]:
