@@ -28,7 +28,8 @@ def revisions(provider_id: str) -> tuple[int, int]:
     ctx = context.current()
     provider = provider_store.TABLE.get(ctx, provider_id)
     cluster = cluster_store.TABLE.get(ctx, provider_id)
-    assert provider is not None and cluster is not None
+    assert provider is not None
+    assert cluster is not None
     return provider.revision, cluster.revision
 
 
