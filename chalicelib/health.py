@@ -14,7 +14,7 @@ import time
 from xml.etree import ElementTree
 
 from chalicelib.context import Context
-from chalicelib.store import clusters, db, identifiers, providers, tokens, users
+from chalicelib.store import clusters, connections, db, identifiers, providers, storages, tokens, users
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ PROBE_ID = "nagios-probe"
 
 def _probes(ctx: Context) -> dict[str, str]:
     """Each table's name and key attribute."""
-    probes = {table.name(ctx): table.key for table in (users.TABLE, tokens.TABLE, providers.TABLE, clusters.TABLE)}
+    tables = (users.TABLE, tokens.TABLE, providers.TABLE, clusters.TABLE, connections.TABLE, storages.TABLE)
+    probes = {table.name(ctx): table.key for table in tables}
     probes[ctx.settings.identifiers_table] = identifiers.KEY
     return probes
 

@@ -28,9 +28,18 @@ from chalicelib.store import users as user_store
 from chalicelib.users import accounts
 from infra import stack
 
-pytest_plugins = ["tests.aws_calls", "tests.localrun"]
+pytest_plugins = ["tests.aws_calls", "tests.localrun", "tests.graphsync_helpers"]
 
 USER_PASSWORD = "user-secret-1"
+TABLES = (
+    "USERS_TABLE",
+    "TOKENS_TABLE",
+    "PROVIDERS_TABLE",
+    "CLUSTERS_TABLE",
+    "IDENTIFIERS_TABLE",
+    "CONNECTIONS_TABLE",
+    "STORAGES_TABLE",
+)
 # Tests create many users; a cheap KDF keeps them fast. Hashes carry their parameters, so the
 # service verifies these exactly as it verifies production-strength ones.
 FAST_KDF = passwords.KdfParams(log2_n=4, r=1, p=1)
@@ -90,7 +99,7 @@ def restore(backend: Backend) -> None:
     secret at its first value."""
     env = backend.env
     dynamodb = boto3.client("dynamodb")
-    for table in ("USERS_TABLE", "TOKENS_TABLE", "PROVIDERS_TABLE", "CLUSTERS_TABLE", "IDENTIFIERS_TABLE"):
+    for table in TABLES:
         key = [k["AttributeName"] for k in dynamodb.describe_table(TableName=env[table])["Table"]["KeySchema"]]
         pages = dynamodb.get_paginator("scan").paginate(TableName=env[table], ProjectionExpression=", ".join(key))
         for item in [item for page in pages for item in page["Items"]]:

@@ -13,10 +13,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib import context
 from chalicelib.store import db
-from tests.conftest import Api
+from tests.conftest import TABLES, Api
 
 WORKERS = ["192.0.2.1", "192.0.2.2"]
-TABLES = ("USERS_TABLE", "TOKENS_TABLE", "PROVIDERS_TABLE", "CLUSTERS_TABLE", "IDENTIFIERS_TABLE")
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,14 @@ def test_revisions_and_sets_are_not_written_as_plain_attributes(stack_env: dict[
         provider_store.TABLE.update_op(context.current(), "p", {"revision": 7})
     with pytest.raises(ValueError, match="writes of their own"):
         provider_store.TABLE.update_op(context.current(), "p", {"connections": []})
+
+
+def test_an_item_from_before_revisions_can_be_deregistered(api: Api, krk: Registered) -> None:
+    context.current().aws.dynamodb.update_item(
+        TableName=api.env["PROVIDERS_TABLE"],
+        Key=provider_store.TABLE.key_of(krk.id),
+        UpdateExpression="REMOVE #revision",
+        ExpressionAttributeNames=db.BUMP_NAMES,
+    )
+    assert api.call("DELETE", "/provider", headers=krk.headers).status_code == 204
+    assert provider_store.TABLE.get(context.current(), krk.id) is None

@@ -66,6 +66,11 @@ def update(ctx: Context, caller: UserRecord | ProviderRecord, cluster_id: str, r
     whether it still exists); others' rights depend on their membership, which is read."""
     if not (isinstance(caller, ProviderRecord) and caller.providerId == cluster_id):
         cluster_id = _allowed(ctx, caller, cluster_id, "cluster_update", "oz_clusters_update").clusterId
+    write(ctx, cluster_id, request)
+
+
+def write(ctx: Context, cluster_id: str, request: UpdateClusterRequest) -> None:
+    """Store what a cluster's services report (from REST or the provider's GraphSync channel)."""
     changes = request.model_dump(include={"workerVersion", "onepanelVersion", "onepanelProxy"}, exclude_none=True)
     cluster_op = cluster_store.TABLE.update_op(ctx, cluster_id, changes)
     if "workerVersion" not in changes:

@@ -1,9 +1,9 @@
 """Deregistering a provider (`DELETE /provider`, `DELETE /providers/{id}`), all or nothing.
 
 Everything registration created goes in one DynamoDB transaction - the provider, its cluster,
-its root token (so the token stops working at once), the users' memberships and the subdomain
-claim - wrapped in a DNS transition that removes the delegation records first and puts them back
-if the transaction fails.
+its root token (so the token stops working at once), the users' memberships, the subdomain
+claim and the storages its op-worker declared - wrapped in a DNS transition that removes the
+delegation records first and puts them back if the transaction fails.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from chalicelib.providers.details import existing
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db, identifiers
 from chalicelib.store import providers as provider_store
+from chalicelib.store import storages as storage_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store import users as user_store
 from chalicelib.store.providers import ProviderRecord
@@ -30,12 +31,16 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
     provider_id = provider.providerId
     cluster = cluster_store.TABLE.get(ctx, provider_id)
     ops: list[db.TransactItem] = [
-        provider_store.TABLE.delete_op(ctx, provider_id, expected={"dnsRevision": provider.dnsRevision}),
+        # At the revision read: a storage added meanwhile is not left behind (the change retries).
+        provider_store.TABLE.delete_op(
+            ctx, provider_id, expected={"dnsRevision": provider.dnsRevision, "revision": provider.revision}
+        ),
         token_store.TABLE.delete_op(ctx, provider.rootTokenId),
     ]
     if cluster is not None:
         ops.append(cluster_store.TABLE.delete_op(ctx, provider_id))
         ops += [user_store.leave_cluster_op(ctx, user_id, provider_id) for user_id in sorted(cluster.members)]
+    ops += [storage_store.TABLE.delete_op(ctx, storage_id) for storage_id in provider.storages]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
     with (

@@ -217,6 +217,9 @@ class Table(Generic[Record]):
             names[f"#e{i}"] = name
             if value is None:
                 condition.append(f"attribute_not_exists(#e{i})")
+            elif name == REVISION and value == FIRST_REVISION:  # an item from before revisions
+                condition.append(f"(attribute_not_exists(#e{i}) OR #e{i} = :e{i})")
+                values[f":e{i}"] = encode_value(value)
             else:
                 condition.append(f"#e{i} = :e{i}")
                 values[f":e{i}"] = encode_value(value)

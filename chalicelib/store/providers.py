@@ -64,6 +64,10 @@ class ProviderRecord(Model):
         entries = [parse_connection_entry(entry) for entry in self.connections]
         return [connection_id for connection_id, expires_at in entries if expires_at > moment]
 
+    def expired_connections(self, now: int) -> list[str]:
+        """The `connection_entry`s of connections API Gateway has closed by now."""
+        return [entry for entry in self.connections if parse_connection_entry(entry)[1] <= now]
+
     def online(self, now: int | None = None) -> bool:
         """What every view of the provider says: whether a GraphSync connection of it is open."""
         return bool(self.open_connections(now))
@@ -88,41 +92,45 @@ def parse_connection_entry(entry: str) -> tuple[str, int]:
 
 
 def _set_change_op(
-    ctx: Context, provider_id: str, attribute: str, add: Sequence[str], remove: Sequence[str]
+    ctx: Context, provider_id: str, attribute: str, action: str, members: Sequence[str], below: int | None = None
 ) -> db.TransactItem:
-    """Add and remove members of one of the provider's string sets, raising its revision; the
-    provider must exist."""
-    clauses = [f"SET {db.BUMP_REVISION}"]
-    values: dict[str, Any] = dict(db.BUMP_VALUES)
-    if add:
-        clauses.append("ADD #set :add")
-        values[":add"] = {"SS": list(add)}
-    if remove:
-        clauses.append("DELETE #set :remove")
-        values[":remove"] = {"SS": list(remove)}
+    """`ADD` members to, or `DELETE` them from, one of the provider's string sets (one of the two:
+    DynamoDB refuses two actions on one attribute in one update), raising its revision; the
+    provider must exist (and the set hold fewer than `below` members)."""
+    condition = "attribute_exists(providerId)"
+    values = {**db.BUMP_VALUES, ":members": {"SS": list(members)}}
+    if below is not None:
+        condition += " AND (attribute_not_exists(#set) OR size(#set) < :below)"
+        values[":below"] = db.encode_value(below)
     return {
         "Update": {
             "TableName": TABLE.name(ctx),
             "Key": TABLE.key_of(provider_id),
-            "UpdateExpression": " ".join(clauses),
-            "ConditionExpression": "attribute_exists(providerId)",
+            "UpdateExpression": f"SET {db.BUMP_REVISION} {action} #set :members",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#set": attribute, **db.BUMP_NAMES},
             "ExpressionAttributeValues": values,
         }
     }
 
 
-def connections_op(
-    ctx: Context, provider_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()
-) -> db.TransactItem:
-    """Open (`add`) and close (`remove`) `connection_entry`s of the provider: its `online`
-    changes, so its revision goes up."""
-    return _set_change_op(ctx, provider_id, "connections", add, remove)
+def connection_opened_op(ctx: Context, provider_id: str, entry: str) -> db.TransactItem:
+    """A `connection_entry` opened: the provider's `online` may change, so its revision goes up."""
+    return _set_change_op(ctx, provider_id, "connections", "ADD", [entry])
 
 
-def storages_op(ctx: Context, provider_id: str, add: str | None = None, remove: str | None = None) -> db.TransactItem:
-    """Add or remove a storage id in the provider's `storages`, raising its revision."""
-    return _set_change_op(ctx, provider_id, "storages", [add] if add else [], [remove] if remove else [])
+def connections_closed_op(ctx: Context, provider_id: str, entries: Sequence[str]) -> db.TransactItem:
+    """`connection_entry`s closed or expired, raising the provider's revision."""
+    return _set_change_op(ctx, provider_id, "connections", "DELETE", entries)
+
+
+def storage_added_op(ctx: Context, provider_id: str, storage_id: str, below: int) -> db.TransactItem:
+    """A storage of the provider, provided it has fewer than `below`."""
+    return _set_change_op(ctx, provider_id, "storages", "ADD", [storage_id], below)
+
+
+def storage_removed_op(ctx: Context, provider_id: str, storage_id: str) -> db.TransactItem:
+    return _set_change_op(ctx, provider_id, "storages", "DELETE", [storage_id])
 
 
 def page(ctx: Context, limit: int, start_after: str | None) -> tuple[list[str], str | None]:

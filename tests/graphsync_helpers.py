@@ -1,0 +1,221 @@
+"""An op-worker in the test process, speaking to the channel's handlers as API Gateway would.
+
+`OpWorker` builds the events API Gateway hands the WebSocket functions (`$connect`, a message,
+`$disconnect`) and passes them to `chalicelib.graphsync.channel`; its answers and pushes go out
+through `@connections` into moto, whose backend is watched (`Wire`): every message posted to a
+connection, every connection closed, and connections made to be gone (`GoneException`). The
+messages are written out from the reference here, not built with the app's codec.
+
+Until the transport's module (`chalicelib.graphsync.connections`, another branch's) is merged,
+a minimal one of the same interface is installed in its place (`install_transport`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import sys
+import time
+import types
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from chalice.app import WebsocketEvent
+from moto.apigatewaymanagementapi.models import ApiGatewayManagementApiBackend
+from moto.core.exceptions import JsonRESTError
+
+from chalicelib import context
+from tests.token_helpers import resigned
+
+API_ID = "gsapi01"
+STAGE = "graphsync"
+REGION = "us-east-1"
+ENDPOINT = f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{STAGE}"
+
+
+def install_transport() -> None:
+    """The transport's interface (`Connection`, `of_event`, `send`, `close`), minimal, unless
+    the real module is there. Its calls are the test's, not the app's (no IAM recorded)."""
+    name = "chalicelib.graphsync.connections"
+    if name in sys.modules or importlib.util.find_spec(name) is not None:
+        return
+    import boto3
+    from botocore.exceptions import ClientError
+
+    module = types.ModuleType(name)
+
+    @dataclass(frozen=True)
+    class Connection:
+        id: str
+        endpoint: str
+
+    def client(endpoint: str) -> Any:
+        return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name=REGION)
+
+    def of_event(_ctx: Any, event: Any) -> Connection:
+        request = event.to_dict()["requestContext"]
+        region = os.environ.get("AWS_DEFAULT_REGION", REGION)
+        endpoint = f"https://{request['apiId']}.execute-api.{region}.amazonaws.com/{request['stage']}"
+        return Connection(request["connectionId"], endpoint)
+
+    def send(_ctx: Any, connection: Connection, message: dict[str, Any]) -> bool:
+        data = json.dumps(message, separators=(",", ":")).encode()
+        try:
+            client(connection.endpoint).post_to_connection(ConnectionId=connection.id, Data=data)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "GoneException":
+                return False
+            raise
+        return True
+
+    def close(_ctx: Any, connection: Connection) -> None:
+        client(connection.endpoint).delete_connection(ConnectionId=connection.id)
+
+    module.Connection, module.of_event, module.send, module.close = Connection, of_event, send, close  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    import chalicelib.graphsync
+
+    chalicelib.graphsync.connections = module  # type: ignore[attr-defined]
+
+
+class Gone(JsonRESTError):
+    code = 410
+
+    def __init__(self) -> None:
+        super().__init__("GoneException", "the connection is gone")
+
+
+@dataclass
+class Wire:
+    """What moto's `@connections` saw: messages posted (decoded), connections closed."""
+
+    sent: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    closed: list[str] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)
+
+    def messages(self, connection_id: str) -> list[dict[str, Any]]:
+        return self.sent[connection_id]
+
+
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> Wire:
+    install_transport()
+    seen = Wire()
+
+    # moto takes the connection id from the URL's path without unquoting it (`=` arrives as `%3D`).
+    def post(backend: ApiGatewayManagementApiBackend, data: bytes, connection_id: str) -> None:
+        connection_id = unquote(connection_id)
+        if connection_id in seen.gone:
+            raise Gone()
+        seen.sent[connection_id].append(json.loads(data))
+
+    def delete(backend: ApiGatewayManagementApiBackend, connection_id: str) -> None:
+        connection_id = unquote(connection_id)
+        if connection_id in seen.gone:
+            raise Gone()
+        seen.closed.append(connection_id)
+        seen.gone.add(connection_id)  # API Gateway answers 410 for a closed connection
+
+    monkeypatch.setattr(ApiGatewayManagementApiBackend, "post_to_connection", post)
+    monkeypatch.setattr(ApiGatewayManagementApiBackend, "delete_connection", delete)
+    return seen
+
+
+def opw_token(root_token: str, valid_for: int = 900) -> str:
+    """What op-worker presents: its root token confined with `time < now + 900`, marked `opw-`."""
+    return "opw-" + resigned(root_token, [f"time < {int(time.time()) + valid_for}"])
+
+
+_ids = itertools.count(1)
+
+
+class OpWorker:
+    """One connection of an op-worker, its events handed to the channel's handlers."""
+
+    def __init__(self, wire: Wire, root_token: str | None = None, source_ip: str = "192.0.2.77") -> None:
+        self.wire = wire
+        self.root_token = root_token
+        self.id = uuid.uuid4().hex[:14] + "="
+        self.source_ip = source_ip
+        self.connected_at = int(time.time() * 1000)
+
+    def event(self, event_type: str, body: str | None = None) -> WebsocketEvent:
+        route = {"CONNECT": "$connect", "DISCONNECT": "$disconnect"}.get(event_type, "$default")
+        raw = {
+            "requestContext": {
+                "routeKey": route,
+                "eventType": event_type,
+                "connectionId": self.id,
+                "connectedAt": self.connected_at,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "domainName": f"{API_ID}.execute-api.{REGION}.amazonaws.com",
+                "stage": STAGE,
+                "apiId": API_ID,
+                "identity": {"sourceIp": self.source_ip},
+                "requestId": uuid.uuid4().hex,
+                "messageDirection": "IN",
+            },
+            "isBase64Encoded": False,
+        }
+        if body is not None:
+            raw["body"] = body
+        return WebsocketEvent(raw, None)
+
+    def connect(self) -> None:
+        from chalicelib.graphsync import channel
+
+        channel.connect(context.current(), self.event("CONNECT"))
+
+    def disconnect(self) -> None:
+        from chalicelib.graphsync import channel
+
+        channel.disconnect(context.current(), self.event("DISCONNECT"))
+
+    def send_text(self, text: str) -> list[dict[str, Any]]:
+        """Send one message; what came back while it was handled."""
+        from chalicelib.graphsync import channel
+
+        before = len(self.wire.messages(self.id))
+        channel.receive(context.current(), self.event("MESSAGE", text))
+        return self.wire.messages(self.id)[before:]
+
+    def request(self, subtype: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """One request; its response's payload (`success`, `error`, `data`)."""
+        request_id = f"{next(_ids):x}"
+        message = {"id": request_id, "type": "request", "subtype": subtype, "authOverride": None, "payload": payload}
+        answers = [m for m in self.send_text(json.dumps(message)) if m.get("id") == request_id]
+        assert len(answers) == 1, answers
+        assert (answers[0]["type"], answers[0]["subtype"]) == ("response", subtype)
+        return answers[0]["payload"]
+
+    def handshake(self, token: str | None = None, versions: list[int] | None = None) -> dict[str, Any]:
+        token = token if token is not None else opw_token(self.root_token or "")
+        auth = {"token": token, "macaroon": token}
+        return self.request("handshake", {"supportedVersions": versions or [4], "auth": auth, "sessionId": None})
+
+    def graph(self, gri: str, operation: str = "get", data: Any = None, subscribe: bool = False) -> dict[str, Any]:
+        payload = {"gri": gri, "operation": operation, "data": data, "subscribe": subscribe, "authHint": None}
+        return self.request("graph", payload)
+
+    def ok(self, gri: str, operation: str = "get", data: Any = None, subscribe: bool = False) -> Any:
+        """A graph request that must succeed; its `data`."""
+        payload = self.graph(gri, operation, data, subscribe)
+        assert payload["success"] is True, payload
+        assert payload["error"] is None
+        return payload["data"]
+
+    def refused(self, gri: str, operation: str = "get", data: Any = None, subscribe: bool = False) -> dict[str, Any]:
+        """A graph request that must fail; its error."""
+        payload = self.graph(gri, operation, data, subscribe)
+        assert payload["success"] is False, payload
+        assert payload["data"] == {}
+        return payload["error"]
+
+    def pushes(self) -> list[dict[str, Any]]:
+        return [m for m in self.wire.messages(self.id) if m["type"] == "push"]
