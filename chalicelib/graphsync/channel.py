@@ -49,14 +49,23 @@ def receive(ctx: Context, event: WebsocketEvent) -> None:
         if request.subtype == "handshake":
             response, record = _handshake(ctx, connection, request, details)
         else:
-            record = record or connection_store.get(ctx, connection.id)
-            if record is None:
-                response = codec.refuse(request, OnedataError("expectedHandshakeMessage"))
-            else:
-                response = graph_requests.handle(ctx, record, request)
+            response, record = _serve(ctx, connection, request, record)
         if not reply(ctx, connection, response) and record is not None:
             online.unregister(ctx, record)
             return
+
+
+def _serve(
+    ctx: Context, connection: connections.Connection, request: codec.Request, record: ConnectionRecord | None
+) -> tuple[codec.Response, ConnectionRecord | None]:
+    """A request after the handshake, as the connection's provider (read once per message)."""
+    try:
+        record = record or connection_store.get(ctx, connection.id)
+    except Exception as error:  # noqa: BLE001 - still answered
+        return codec.refuse(request, as_onedata_error(error)), None
+    if record is None:
+        return codec.refuse(request, OnedataError("expectedHandshakeMessage")), None
+    return graph_requests.handle(ctx, record, request), record
 
 
 def _handshake(
