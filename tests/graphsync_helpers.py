@@ -84,6 +84,9 @@ def install_transport() -> None:
     chalicelib.graphsync.connections = module  # type: ignore[attr-defined]
 
 
+install_transport()
+
+
 class Gone(JsonRESTError):
     code = 410
 
@@ -105,7 +108,6 @@ class Wire:
 
 @pytest.fixture
 def wire(monkeypatch: pytest.MonkeyPatch) -> Wire:
-    install_transport()
     seen = Wire()
 
     # moto takes the connection id from the URL's path without unquoting it (`=` arrives as `%3D`).
@@ -219,3 +221,57 @@ class OpWorker:
 
     def pushes(self) -> list[dict[str, Any]]:
         return [m for m in self.wire.messages(self.id) if m["type"] == "push"]
+
+
+STREAM_FUNCTIONS = {
+    "PROVIDERS_TABLE": "provider_pushes",
+    "CLUSTERS_TABLE": "cluster_pushes",
+    "STORAGES_TABLE": "storage_pushes",
+}
+
+
+class Streams:
+    """What Lambda's event source mappings do on AWS, in the test: read the tables' DynamoDB
+    streams (moto's) from now on, and hand the app's push functions their records, as the
+    events Lambda sends."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        import boto3
+        from botocore.config import Config
+
+        # botocore's account-based endpoints for DynamoDB Streams are not moto's.
+        self.streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+        dynamodb = boto3.client("dynamodb")
+        self.iterators: dict[str, tuple[str, str]] = {}
+        for table, function in STREAM_FUNCTIONS.items():
+            arn = dynamodb.describe_table(TableName=env[table])["Table"]["LatestStreamArn"]
+            [shard] = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            )
+            self.iterators[function] = (arn, iterator["ShardIterator"])
+
+    def deliver(self) -> int:
+        """Every record written since the last delivery, to its function; how many."""
+        import app
+
+        delivered = 0
+        for function, (arn, iterator) in self.iterators.items():
+            answer = self.streams.get_records(ShardIterator=iterator)
+            self.iterators[function] = (arn, answer["NextShardIterator"])
+            if answer["Records"]:
+                getattr(app, function)({"Records": [self._as_lambda(r, arn) for r in answer["Records"]]}, None)
+                delivered += len(answer["Records"])
+        return delivered
+
+    @staticmethod
+    def _as_lambda(record: dict[str, Any], arn: str) -> dict[str, Any]:
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        dynamodb["ApproximateCreationDateTime"] = created.timestamp() if hasattr(created, "timestamp") else time.time()
+        return {**record, "dynamodb": dynamodb, "eventSourceARN": arn}
+
+
+@pytest.fixture
+def streams(stack_env: dict[str, str]) -> Streams:
+    return Streams(stack_env)

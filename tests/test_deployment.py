@@ -114,50 +114,61 @@ def _references(value: Any) -> set[str]:
     return found
 
 
-CHALICE_TEMPLATE = {
-    "Resources": {
-        "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {}},
-        "APIHandler": {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {"Role": {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}, "Environment": {"Variables": {}}},
-        },
-        "ApiHandlerRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {"Policies": [{"PolicyName": "ApiHandlerRolePolicy", "PolicyDocument": {}}]},
-        },
-        "BootstrapAdmin": {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {"Role": {"Fn::GetAtt": ["BootstrapAdminRole", "Arn"]}},
-        },
-        "BootstrapAdminRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {"Policies": [{"PolicyName": "BootstrapAdminRolePolicy", "PolicyDocument": {}}]},
-        },
-        "ReconcileDns": {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {"Role": {"Fn::GetAtt": ["ReconcileDnsRole", "Arn"]}},
-        },
-        "ReconcileDnsRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {"Policies": [{"PolicyName": "ReconcileDnsRolePolicy", "PolicyDocument": {}}]},
-        },
-    }
+FUNCTIONS = (
+    "APIHandler",
+    "BootstrapAdmin",
+    "ReconcileDns",
+    "ProviderPushes",
+    "ClusterPushes",
+    "StoragePushes",
+    "GraphsyncKeepalive",
+)
+STREAM_OF = {
+    "ProviderPushes": "PROVIDERS_STREAM_ARN",
+    "ClusterPushes": "CLUSTERS_STREAM_ARN",
+    "StoragePushes": "STORAGES_STREAM_ARN",
 }
+
+
+def chalice_template(stage: str) -> dict[str, Any]:
+    """What `chalice package` makes of the app, in the parts the single-stack merge reads: each
+    function with its own role, the push functions with the stage's stream."""
+    variables = json.loads((policies.CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
+    resources: dict[str, Any] = {}
+    for function in FUNCTIONS:
+        role = "ApiHandlerRole" if function == "APIHandler" else f"{function}Role"
+        properties: dict[str, Any] = {"Role": {"Fn::GetAtt": [role, "Arn"]}, "Environment": {"Variables": {}}}
+        if function in STREAM_OF:
+            stream = {"Stream": variables[STREAM_OF[function]], "BatchSize": 100, "StartingPosition": "LATEST"}
+            properties["Events"] = {f"{function}DynamodbEventSource": {"Type": "DynamoDB", "Properties": stream}}
+        resources[function] = {"Type": "AWS::Serverless::Function", "Properties": properties}
+        resources[role] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": {}}]},
+        }
+    return {"Resources": resources}
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> None:
-    merge = single_stack.build(stage, CHALICE_TEMPLATE)
+    template = chalice_template(stage)
+    merge = single_stack.build(stage, template)
     infra = stack.load_template()
 
     gateway = yaml.safe_load(gateway_responses.MERGE_TEMPLATE.read_text())["Resources"]
     assert set(infra["Resources"]) | set(gateway) <= set(merge["Resources"])
     assert merge["Parameters"]["Stage"]["Default"] == stage
-    for function in ("APIHandler", "BootstrapAdmin", "ReconcileDns"):
+    for function in FUNCTIONS:
         variables = merge["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert variables == {env: infra["Outputs"][out]["Value"] for out, env in stack.OUTPUT_ENV.items()}
         assert merge["Outputs"][f"{function}Name"] == {"Value": {"Ref": function}}
-    for role in ("ApiHandlerRole", "BootstrapAdminRole", "ReconcileDnsRole"):
+    for function, variable in STREAM_OF.items():  # each reads its own table's stream
+        [event] = merge["Resources"][function]["Properties"]["Events"].values()
+        assert (
+            event["Properties"]["Stream"]
+            == infra["Outputs"][next(out for out, env in stack.OUTPUT_ENV.items() if env == variable)]["Value"]
+        )
+    for role in [name for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"]:
         (policy,) = merge["Resources"][role]["Properties"]["Policies"]
         assert policy["PolicyName"] == f"{role}Policy"
         document = policy["PolicyDocument"]
@@ -185,7 +196,7 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
     )
     assert infra["Resources"]["LambdaErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"] == {"Ref": "AWS::StackName"}
     # Every reference resolves within the merged template.
-    known = set(merge["Resources"]) | set(CHALICE_TEMPLATE["Resources"]) | set(merge["Parameters"]) | PSEUDO_PARAMETERS
+    known = set(merge["Resources"]) | set(template["Resources"]) | set(merge["Parameters"]) | PSEUDO_PARAMETERS
     assert _references(merge) <= known
 
 
@@ -226,7 +237,7 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
     # ... and other functions <app_name>-<stage>-<name>, the name the app gives them.
     import app
 
-    [schedule] = app.app.event_sources
+    schedule = next(source for source in app.app.event_sources if source.name == "reconcile_dns")
     assert alarms["ReconcilerErrorsAlarm"]["Dimensions"] == [
         {"Name": "FunctionName", "Value": {"Fn::Sub": f"${{AWS::StackName}}-{schedule.name}"}}
     ]
@@ -242,7 +253,7 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
     assert groups == {
         "/aws/lambda/${AWS::StackName}",
         "/aws/lambda/${AWS::StackName}-bootstrap_admin",
-        f"/aws/lambda/${{AWS::StackName}}-{schedule.name}",
+        *(f"/aws/lambda/${{AWS::StackName}}-{source.name}" for source in app.app.event_sources),
     }
     for stage, reserved in (("dev", 10), ("prod", 50)):
         assert config["stages"][stage]["xray"] is True
