@@ -13,7 +13,6 @@ therefore needs the provider's item and nothing else - no scan, in REST as in Gr
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 from chalicelib.context import Context
@@ -92,7 +91,3 @@ def drop(ctx: Context, record: ConnectionRecord, close: bool = True) -> None:
 def handle(record: ConnectionRecord) -> connections.Connection:
     """The transport's handle of a stored connection (what pushes are sent through)."""
     return connections.Connection(id=record.connectionId, endpoint=record.endpoint)
-
-
-def now() -> int:
-    return int(time.time())
