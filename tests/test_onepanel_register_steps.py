@@ -59,8 +59,9 @@ def test_the_register_step_list_completes(api: Api, wire: Wire) -> None:
     # set_cluster_ips (op-worker's update of its delegation), then it reads itself again
     ips = {"subdomainDelegation": True, "subdomain": "krk", "ipList": ["192.0.2.10", "192.0.2.11"]}
     assert worker.ok("provider.self.domain_config:private", "update", ips) is None
-    assert worker.ok(f"provider.{provider_id}.instance:private", subscribe=True)["resource"]["revision"] > (
-        record["revision"]
+    assert (
+        worker.ok(f"provider.{provider_id}.instance:private", subscribe=True)["resource"]["revision"]
+        > (record["revision"])
     )
     assert api.call("GET", "/provider/domain_config", headers=auth).json_body["ipList"] == ips["ipList"]
     # add_storages
