@@ -39,7 +39,7 @@ lint: venv
 ## (out/single/); cfn-lint both; print the package size. Needs PyPI (chalice downloads
 ## manylinux wheels; cached in .chalice/deployments/), never AWS credentials.
 package-check: venv
-	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/front.yaml
 	rm -rf out
 	$(BIN)/chalice package --stage prod --merge-template infra/chalice-merge.yaml out/
 	$(BIN)/cfn-lint out/sam.yaml
@@ -59,6 +59,7 @@ test: lint package-check
 ## deploy: the whole stage on AWS, created or updated (see infra/README.md):
 ##   make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=eu-central-1]
 ##               [ALARM_EMAIL=ops@example.com] [LOG_RETENTION_DAYS=90] [THROTTLE_RATE=50] [THROTTLE_BURST=100]
+##               [CERTIFICATE_ARN=arn:aws:acm:us-east-1:...]  (the front's; default: one is made and DNS-validated)
 DEPLOY_OPTIONS = $(if $(REGION),--region $(REGION))
 deploy: venv
 	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
@@ -67,7 +68,8 @@ deploy: venv
 		$(if $(EXISTING_HOSTED_ZONE_ID),--existing-hosted-zone-id $(EXISTING_HOSTED_ZONE_ID)) \
 		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) \
 		$(if $(LOG_RETENTION_DAYS),--log-retention-days $(LOG_RETENTION_DAYS)) \
-		$(if $(THROTTLE_RATE),--throttle-rate $(THROTTLE_RATE)) $(if $(THROTTLE_BURST),--throttle-burst $(THROTTLE_BURST))
+		$(if $(THROTTLE_RATE),--throttle-rate $(THROTTLE_RATE)) $(if $(THROTTLE_BURST),--throttle-burst $(THROTTLE_BURST)) \
+		$(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
 
 ## undeploy: remove a stage's functions and API; its tables, zone and secrets stay
 undeploy: venv

@@ -3,8 +3,9 @@ beside it.
 
 Routes live in `chalicelib/api/`, one Blueprint per area; every rule lives elsewhere in
 `chalicelib`. This module registers them, answers what no route serves in Onedata's shape, and
-declares the functions that are not the REST API (the bootstrap admin, the DNS reconciler, and
-the GraphSync channel's pushes and keepalive).
+declares the functions beside it: the GraphSync channel's WebSocket functions (on API Gateway's
+WebSocket API, `wss://<zone>/graph_sync/provider` through the front, `infra/front.yaml`), its
+pushes and keepalive, the bootstrap admin and the DNS reconciler.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
-from chalice.app import CloudWatchEvent, DynamoDBEvent, Request
+from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, WebsocketEvent
 
 from chalicelib import config, context, observability
 from chalicelib.api import clusters, providers, tokens, users, zone
@@ -22,6 +23,8 @@ from chalicelib.errors import OnedataError
 from chalicelib.responses import error as handle_error
 
 app = Chalice(app_name="onezone-registry", configure_logs=False)  # logs: chalicelib.observability
+# Chalice still marks its WebSocket support experimental (stable in use since 1.10; opted in).
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 observability.setup()
 
 for area in (users, providers, clusters, tokens, zone):
@@ -73,6 +76,30 @@ def reconcile_dns(_event: CloudWatchEvent) -> dict[str, int]:
     from chalicelib.dns import reconciler
 
     return reconciler.run(context.current())
+
+
+@app.on_ws_connect()
+def graph_sync_connect(event: WebsocketEvent) -> None:
+    """A Oneprovider opens its GraphSync channel (no credentials yet: the handshake is a message)."""
+    from chalicelib.graphsync import channel
+
+    channel.connect(context.current(), event)
+
+
+@app.on_ws_message()
+def graph_sync_message(event: WebsocketEvent) -> None:
+    """One text message of a channel; answers go back through `@connections`."""
+    from chalicelib.graphsync import channel
+
+    channel.receive(context.current(), event)
+
+
+@app.on_ws_disconnect()
+def graph_sync_disconnect(event: WebsocketEvent) -> None:
+    """A channel closed (API Gateway sends this at best effort)."""
+    from chalicelib.graphsync import channel
+
+    channel.disconnect(context.current(), event)
 
 
 # ---- the GraphSync channel's pushes and keepalive (chalicelib/graphsync) --------------------

@@ -7,7 +7,10 @@ boto3's resource layer (about 25 ms of every cold start, for nothing this code u
 
 Endpoints are never set here: botocore reads `AWS_ENDPOINT_URL` (and the per-service
 `AWS_ENDPOINT_URL_<SERVICE>`), which is how the local run and the black-box tests point the very
-same code at a moto server, while unit tests swap the backend with moto's `mock_aws`.
+same code at a moto server, while unit tests swap the backend with moto's `mock_aws`. The one
+exception is API Gateway's `@connections` API, whose endpoint is the WebSocket API stage itself:
+its clients are made per endpoint (`Clients.connections`), and the endpoint comes from the
+connection (`chalicelib.graphsync.connections`).
 
 Retries use botocore's *standard* mode on purpose: it retries throttling and transient 5xx
 errors with jittered exponential backoff and a client-side retry quota, so a brownout of DynamoDB
@@ -43,23 +46,28 @@ def _session() -> Session:
     return botocore.session.get_session()
 
 
-def new_client(service: str) -> Any:
+def new_client(service: str, endpoint_url: str | None = None) -> Any:
     from botocore.config import Config
 
-    return _session().create_client(service, config=Config(**CLIENT_SETTINGS))
+    return _session().create_client(service, endpoint_url=endpoint_url, config=Config(**CLIENT_SETTINGS))
+
+
+def region() -> str | None:
+    """The region the clients use (on Lambda, the function's: `AWS_REGION`/`AWS_DEFAULT_REGION`)."""
+    return _session().get_config_variable("region")
 
 
 class Clients:
     """The clients of one context, each made when first used and kept for the context's life."""
 
     def __init__(self) -> None:
-        self._made: dict[str, Any] = {}
+        self._made: dict[tuple[str, str | None], Any] = {}
 
-    def _client(self, service: str) -> Any:
+    def _client(self, service: str, endpoint_url: str | None = None) -> Any:
         with _creating:
-            if service not in self._made:
-                self._made[service] = new_client(service)
-            return self._made[service]
+            if (service, endpoint_url) not in self._made:
+                self._made[service, endpoint_url] = new_client(service, endpoint_url)
+            return self._made[service, endpoint_url]
 
     @property
     def dynamodb(self) -> Any:
@@ -72,3 +80,8 @@ class Clients:
     @property
     def secretsmanager(self) -> Any:
         return self._client("secretsmanager")
+
+    def connections(self, endpoint: str) -> Any:
+        """API Gateway's `@connections` API of one WebSocket API stage, at `endpoint`
+        (`https://{api id}.execute-api.{region}.amazonaws.com/{stage}` on AWS)."""
+        return self._client("apigatewaymanagementapi", endpoint)

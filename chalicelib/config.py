@@ -62,6 +62,9 @@ class Settings:
     geoip_asn_database: str | None = None
     geoip_country_database: str | None = None
     dns_reconcile_rate: int = 4
+    # API Gateway's @connections API for every connection; None: each connection's own WebSocket
+    # API stage (chalicelib.graphsync.connections).
+    connections_api_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -121,6 +124,7 @@ class Settings:
             geoip_asn_database=env.get("GEOIP_ASN_DATABASE") or None,
             geoip_country_database=env.get("GEOIP_COUNTRY_DATABASE") or None,
             dns_reconcile_rate=integer("DNS_RECONCILE_REQUESTS_PER_SECOND", 4, 1),
+            connections_api_endpoint=env.get("CONNECTIONS_API_ENDPOINT", "").strip().rstrip("/") or None,
         )
 
 

@@ -1,10 +1,13 @@
 """The functions' IAM policies, `.chalice/policy-<stage>.json`, and what a deployment fills in.
 
 The files name the infra stack's resources by its naming pattern (`onezone-registry-<stage>-*`,
-see `infra/template.yaml`). Only the hosted zone cannot be known before the stack exists: its id
-and domain are placeholders until `scripts/stage_env.py` writes the deployed stack's values in
-(`with_zone`). For the single-stack deployment, `for_template` turns every resource of the policy
-into a reference to the template's own resource instead (`infra/single_stack.py`).
+see `infra/template.yaml`). Two cannot be known before they exist: the hosted zone, whose id and
+domain are placeholders until `scripts/stage_env.py` writes the deployed stack's values in
+(`with_zone`), and the WebSocket API `chalice deploy` creates, whose `@connections` routes the
+functions may use (`execute-api:ManageConnections`: `POST`, to send, and `DELETE`, to close)
+once `scripts/deploy.py` has written its id in (`with_websocket_api`) and deployed again. For the
+single-stack deployment, `for_template` turns every resource of the policy into a reference to
+the template's own resource instead (`infra/single_stack.py`).
 `tests/test_iam_policy.py` holds every AWS call the test suite makes against these files.
 """
 
@@ -22,6 +25,9 @@ ZONE_STATEMENT = "SubdomainDelegation"
 ZONE_ARN = "arn:aws:route53:::hostedzone/"
 RECORD_NAMES = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
 NAMES_OPERATOR = "ForAllValues:StringLike"
+CONNECTIONS_STATEMENT = "Connections"
+CONNECTIONS_ARN = "arn:aws:execute-api:*:*:"
+WEBSOCKET_API = "WebsocketAPI"  # Chalice's logical id for the WebSocket API in its template
 LOGS_STATEMENT = "Logs"
 # X-Ray: the Lambda runtime sends trace segments for the function; X-Ray has no resource-level
 # permissions, hence its one `*` resource. Like the logs, used by the runtime, not the app.
@@ -71,6 +77,34 @@ def with_zone(policy: dict[str, Any], zone_id: str, zone_domain: str) -> dict[st
     return policy
 
 
+def connections_statement(policy: dict[str, Any]) -> dict[str, Any]:
+    matches = [s for s in policy["Statement"] if s.get("Sid") == CONNECTIONS_STATEMENT]
+    if len(matches) != 1:
+        raise ValueError(f"the policy needs exactly one statement with Sid {CONNECTIONS_STATEMENT!r}")
+    return matches[0]
+
+
+def websocket_api_of(policy: dict[str, Any]) -> str:
+    """The WebSocket API id the policy's `@connections` routes name (a placeholder until set)."""
+    ids = {
+        arn.removeprefix(CONNECTIONS_ARN).split("/")[0] for arn in as_list(connections_statement(policy)["Resource"])
+    }
+    if len(ids) != 1:
+        raise ValueError(f"the {CONNECTIONS_STATEMENT} statement names several APIs: {sorted(ids)}")
+    return ids.pop()
+
+
+def with_websocket_api(policy: dict[str, Any], api_id: str) -> dict[str, Any]:
+    """The policy allowing the `@connections` routes of this WebSocket API only."""
+    policy = copy.deepcopy(policy)
+    statement = connections_statement(policy)
+    statement["Resource"] = [
+        CONNECTIONS_ARN + "/".join([api_id, *arn.removeprefix(CONNECTIONS_ARN).split("/")[1:]])
+        for arn in as_list(statement["Resource"])
+    ]
+    return policy
+
+
 def _sub_name(value: Any, stack: str) -> str | None:
     """A resource name of the form `{"Fn::Sub": "${AWS::StackName}-..."}`, for `stack`."""
     if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
@@ -106,6 +140,10 @@ def for_template(policy: dict[str, Any], stage: str, template: dict[str, Any]) -
             return {"Fn::GetAtt": [tables[table]["Fn::GetAtt"][0], "StreamArn"]}
         if service == "secretsmanager" and resource.removeprefix("secret:").removesuffix("-??????") in secrets:
             return secrets[resource.removeprefix("secret:").removesuffix("-??????")]
+        if service == "execute-api":  # `{api id}/{stage}/{method}/@connections/*`
+            route = resource.split("/", 1)[1]
+            api = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${" + WEBSOCKET_API + "}"
+            return {"Fn::Sub": f"{api}/{route}"}
         if service == "route53" and resource.startswith("hostedzone/"):
             return {"Fn::Sub": ["arn:${AWS::Partition}:route53:::hostedzone/${Zone}", {"Zone": zone_id}]}
         raise ValueError(f"policy resource {arn} is not a resource of the template")

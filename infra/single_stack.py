@@ -6,6 +6,8 @@
 It is built from the other files rather than written by hand, so nothing is defined twice:
 - `infra/template.yaml`: parameters, conditions, resources and outputs, as they are;
 - `infra/chalice-merge.yaml`: the API Gateway responses;
+- `infra/front.yaml`: the CloudFront front, its certificate and the apex records, with the APIs'
+  hosts and stages and the hosted zone taken from the template itself instead of parameters;
 - each function's environment: for every variable of `infra.stack.OUTPUT_ENV`, the expression
   of the template output it comes from (`{"Ref": "UsersTable"}`, ...), so the functions read
   the stack's own resources and `scripts/stage_env.py` is not needed;
@@ -40,6 +42,7 @@ from infra.stack import OUTPUT_ENV, load_template
 STREAMS = set(STREAM_TABLES.values())
 
 GATEWAY_RESPONSES = Path(__file__).with_name("chalice-merge.yaml")
+FRONT = Path(__file__).with_name("front.yaml")
 FUNCTION = "AWS::Serverless::Function"
 API_FUNCTION = "APIHandler"
 RECONCILER_FUNCTION = "ReconcileDns"
@@ -47,6 +50,9 @@ LOG_GROUPS = {
     "ApiHandlerLogGroup": API_FUNCTION,
     "BootstrapAdminLogGroup": "BootstrapAdmin",
     "ReconcileDnsLogGroup": RECONCILER_FUNCTION,
+    "WebsocketConnectLogGroup": "WebsocketConnect",
+    "WebsocketMessageLogGroup": "WebsocketMessage",
+    "WebsocketDisconnectLogGroup": "WebsocketDisconnect",
     "ProviderPushesLogGroup": "ProviderPushes",
     "ClusterPushesLogGroup": "ClusterPushes",
     "StoragePushesLogGroup": "StoragePushes",
@@ -75,8 +81,15 @@ def build(stage: str, sam: dict[str, Any]) -> dict[str, Any]:
 
     parameters = json.loads(json.dumps(infra["Parameters"]))
     parameters["Stage"]["Default"] = stage
+    front = _front(sam, infra)
     resources: dict[str, Any] = {**infra["Resources"], **responses["Resources"]}
-    outputs: dict[str, Any] = dict(infra["Outputs"])
+    for name, resource in front["Resources"].items():
+        if name in resources:
+            raise ValueError(f"resource name {name} is both the front's and the infra's")
+        resources[name] = resource
+    parameters.update(front["Parameters"])
+    conditions = {**infra["Conditions"], **front["Conditions"]}
+    outputs: dict[str, Any] = {**infra["Outputs"], **front["Outputs"]}
     functions = {name: r for name, r in sam["Resources"].items() if r["Type"] == FUNCTION}
     if not functions:
         raise ValueError("the Chalice template has no functions")
@@ -97,7 +110,50 @@ def build(stage: str, sam: dict[str, Any]) -> dict[str, Any]:
             "Properties": {"Policies": [{"PolicyName": generated[0]["PolicyName"], "PolicyDocument": policy}]}
         }
     _watch(resources, functions)
-    return {"Parameters": parameters, "Conditions": infra["Conditions"], "Resources": resources, "Outputs": outputs}
+    return {"Parameters": parameters, "Conditions": conditions, "Resources": resources, "Outputs": outputs}
+
+
+def _front(sam: dict[str, Any], infra: dict[str, Any]) -> dict[str, Any]:
+    """`infra/front.yaml` for this stack: the parameters a separate front stack is given become
+    the stack's own resources (the APIs' hosts and stages, the hosted zone)."""
+    front = yaml.safe_load(FRONT.read_text())
+    chalice = sam["Resources"]
+    given = {
+        "RestApiDomain": {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+        "RestApiStage": chalice["RestAPI"]["Properties"]["StageName"],
+        "WebsocketApiDomain": {
+            "Fn::Sub": f"${{{policies.WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+        },
+        "WebsocketApiStage": chalice["WebsocketAPIStage"]["Properties"]["StageName"],
+        "HostedZoneId": infra["Outputs"]["HostedZoneId"]["Value"],
+    }
+    shared = set(infra["Parameters"]) & set(front["Parameters"])  # ZoneDomain: the same in both
+    return {
+        "Parameters": {k: v for k, v in front["Parameters"].items() if k not in given and k not in shared},
+        "Conditions": front["Conditions"],
+        "Resources": substitute(front["Resources"], given),
+        "Outputs": substitute(front["Outputs"], given),
+    }
+
+
+def substitute(value: Any, given: dict[str, Any]) -> Any:
+    """`value` with each reference to a parameter of `given` (`Ref`, `${...}` in `Fn::Sub`)
+    replaced by its value."""
+    if isinstance(value, list):
+        return [substitute(item, given) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in given:
+        return given[value["Ref"]]
+    if set(value) == {"Fn::Sub"}:
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        named = {part.split("}")[0] for part in text.split("${")[1:]}
+        variables = {
+            **substitute(variables, given),
+            **{n: given[n] for n in named if n in given and n not in variables},
+        }
+        return {"Fn::Sub": [text, variables] if variables else text}
+    return {key: substitute(item, given) for key, item in value.items()}
 
 
 def _own_streams(function: dict[str, Any], stage: str, infra: dict[str, Any]) -> dict[str, Any]:

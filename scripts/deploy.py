@@ -1,6 +1,7 @@
 """Deploy a stage to AWS in one command, or take its functions down again.
 
     make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=...]
+                [CERTIFICATE_ARN=arn:aws:acm:us-east-1:...]
     make undeploy STAGE=prod
     make admin-password STAGE=prod
 
@@ -8,12 +9,18 @@
 1. the infra stack `onezone-registry-<stage>` (`infra/template.yaml`: tables, zone, secrets, log
    groups, alarms), created or updated, waited for;
 2. the stage's settings and IAM policy from the stack's outputs (`scripts/stage_env.py`);
-3. `chalice deploy --stage <stage>` (the functions and the REST API);
+3. `chalice deploy --stage <stage>` (the functions, the REST API and the WebSocket API); the
+   first time, again once the policy names the new WebSocket API (`@connections` of that API
+   only: `infra.policy.with_websocket_api`);
 4. the REST API: the Onedata-shaped gateway responses (`infra/chalice-merge.yaml`) and the stage's
    throttling (the stack's `ApiThrottleRate`/`ApiThrottleBurst`), then redeployed;
-5. the bootstrap admin, created once from the generated password secret (a re-run finds it).
-It ends with the API URL, the name servers to delegate the zone to, and how to read the admin
-password. `undeploy` runs `chalice delete`: the functions and the API go; the infra stack - and so
+5. the front stack `onezone-registry-<stage>-front` in us-east-1 (`infra/front.yaml`: CloudFront
+   on the zone domain, the REST API by default and the GraphSync channel path to the WebSocket
+   API, its certificate unless `--certificate-arn` names one, the apex alias records);
+6. the bootstrap admin, created once from the generated password secret (a re-run finds it).
+It ends with the zone's URLs, the name servers to delegate the zone to (also printed as soon as
+the zone exists: the front's certificate is validated through the delegated zone), and how to
+read the admin password. `undeploy` runs `chalice delete`: the functions and the API go; the infra stack - and so
 the tables, the zone and the secrets, whose data it `Retain`s - stays.
 
 Everything goes through boto3 (and Chalice's own CLI for step 3); no AWS CLI is needed. The
@@ -31,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import ClientError, WaiterError
@@ -39,11 +47,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra import policy as policies  # noqa: E402 - after the path tweak that makes it importable
+from infra.single_stack import FRONT  # noqa: E402
 from infra.stack import TEMPLATE  # noqa: E402
 from scripts import gateway_responses, stage_env  # noqa: E402
 
 STAGES = ("dev", "prod")
 NO_CHANGE = "No updates are to be performed"
+FRONT_REGION = "us-east-1"  # CloudFront reads its certificates from there
 Run = Callable[[Sequence[str]], None]
 
 
@@ -73,12 +83,17 @@ class Deployment:
     def infra(self, parameters: dict[str, str]) -> dict[str, str]:
         """Create or update the stack with `parameters` (others keep their values); its outputs."""
         cloudformation = self.session.client("cloudformation")
-        request: dict[str, Any] = {"StackName": self.stack, "TemplateBody": TEMPLATE.read_text()}
-        existing = self._described(cloudformation)
+        return self._stack(cloudformation, self.stack, TEMPLATE.read_text(), parameters, "infra stack")
+
+    def _stack(
+        self, cloudformation: Any, name: str, template: str, parameters: dict[str, str], what: str
+    ) -> dict[str, str]:
+        request: dict[str, Any] = {"StackName": name, "TemplateBody": template}
+        existing = self._described(cloudformation, name)
         if existing is None:
             request["Parameters"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
             cloudformation.create_stack(**request)
-            self._wait(cloudformation, "stack_create_complete", "created")
+            self._wait(cloudformation, name, what, "stack_create_complete", "created")
         else:
             # Parameters not given keep their values (stated, rather than `UsePreviousValue`:
             # the same to CloudFormation, and understood by moto too).
@@ -90,43 +105,56 @@ class Deployment:
             except ClientError as error:
                 if NO_CHANGE not in str(error):
                     raise
-                self.say(f"infra stack {self.stack}: up to date")
+                self.say(f"{what} {name}: up to date")
             else:
-                self._wait(cloudformation, "stack_update_complete", "updated")
-        described = self._described(cloudformation)
+                self._wait(cloudformation, name, what, "stack_update_complete", "updated")
+        described = self._described(cloudformation, name)
         assert described is not None
         return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
-    def _described(self, cloudformation: Any) -> dict[str, Any] | None:
+    def _described(self, cloudformation: Any, name: str) -> dict[str, Any] | None:
         try:
-            [stack] = cloudformation.describe_stacks(StackName=self.stack)["Stacks"]
+            [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
         except ClientError as error:
             if "does not exist" in str(error):
                 return None
             raise
         return dict(stack)
 
-    def _wait(self, cloudformation: Any, waiter: str, done: str) -> None:
-        self.say(f"infra stack {self.stack}: waiting for CloudFormation...")
+    def _wait(self, cloudformation: Any, name: str, what: str, waiter: str, done: str) -> None:
+        self.say(f"{what} {name}: waiting for CloudFormation...")
         try:
-            cloudformation.get_waiter(waiter).wait(StackName=self.stack, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+            cloudformation.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
         except WaiterError as error:
-            raise SystemExit(f"infra stack {self.stack} failed: {error} (see its events in CloudFormation)") from None
-        self.say(f"infra stack {self.stack}: {done}")
+            raise SystemExit(f"{what} {name} failed: {error} (see its events in CloudFormation)") from None
+        self.say(f"{what} {name}: {done}")
 
-    # ---- 2-5 ---------------------------------------------------------------------------------
+    # ---- 2-6 ---------------------------------------------------------------------------------
 
     def settings(self, outputs: dict[str, str]) -> None:
         stage_env.apply(self.stage, outputs, self.chalice_dir)
         self.say(f"stage {self.stage}: settings and IAM policy name the stack's resources")
 
     def functions(self) -> None:
+        """`chalice deploy`; again if the policy did not yet name the WebSocket API it made."""
         self.chalice(["deploy", "--stage", self.stage])
+        api_id = str(self._deployed("websocket_api")["websocket_api_id"])
+        policy = policies.load(self.stage, self.chalice_dir)
+        if policies.websocket_api_of(policy) != api_id:
+            policy = policies.with_websocket_api(policy, api_id)
+            policies.path(self.stage, self.chalice_dir).write_text(json.dumps(policy, indent=2) + "\n")
+            self.say(f"stage {self.stage}: the IAM policy names WebSocket API {api_id}; deploying it")
+            self.chalice(["deploy", "--stage", self.stage])
+
+    def _deployed(self, resource_type: str) -> dict[str, Any]:
+        """What `chalice deploy` recorded of its `resource_type` resource."""
+        deployed = json.loads((self.chalice_dir / "deployed" / f"{self.stage}.json").read_text())
+        [resource] = [r for r in deployed["resources"] if r.get("resource_type") == resource_type]
+        return dict(resource)
 
     def api(self, outputs: dict[str, str]) -> str:
         """Gateway responses and throttling on the REST API `chalice deploy` made; its URL."""
-        deployed = json.loads((self.chalice_dir / "deployed" / f"{self.stage}.json").read_text())
-        [rest_api] = [r for r in deployed["resources"] if r.get("resource_type") == "rest_api"]
+        rest_api = self._deployed("rest_api")
         client = self.session.client("apigateway")
         api_stage = gateway_responses.api_stage(self.stage, self.chalice_dir)
         applied = gateway_responses.apply(client, rest_api["rest_api_id"], api_stage)  # redeploys the stage
@@ -143,6 +171,25 @@ class Deployment:
         self.say(f"REST API {rest_api['rest_api_id']}: {', '.join(applied)}; throttled to {limits}")
         return str(rest_api["rest_api_url"])
 
+    def front(self, outputs: dict[str, str], certificate_arn: str | None) -> dict[str, str]:
+        """The front stack for the APIs `chalice deploy` made; its outputs."""
+        api_stage = gateway_responses.api_stage(self.stage, self.chalice_dir)
+        parameters = {
+            "ZoneDomain": outputs["ZoneDomain"],
+            "HostedZoneId": outputs["HostedZoneId"].removeprefix("/hostedzone/"),
+            "RestApiDomain": str(urlsplit(self._deployed("rest_api")["rest_api_url"]).hostname),
+            "RestApiStage": api_stage,
+            "WebsocketApiDomain": str(urlsplit(self._deployed("websocket_api")["websocket_api_url"]).hostname),
+            "WebsocketApiStage": api_stage,
+        }
+        if certificate_arn:
+            parameters["CertificateArn"] = certificate_arn
+        return self.front_stack(parameters)
+
+    def front_stack(self, parameters: dict[str, str]) -> dict[str, str]:
+        cloudformation = self.session.client("cloudformation", region_name=FRONT_REGION)
+        return self._stack(cloudformation, f"{self.stack}-front", FRONT.read_text(), parameters, "front stack")
+
     def admin(self) -> bool:
         """The bootstrap admin, created unless it exists: the service's own bootstrap, run here
         with the stage's settings and the operator's credentials."""
@@ -157,35 +204,43 @@ class Deployment:
         self.say(f"bootstrap admin: {'created' if created else 'already there'}")
         return created
 
-    def summary(self, url: str, outputs: dict[str, str]) -> None:
+    def delegation(self, outputs: dict[str, str]) -> None:
         zone = self.session.client("route53").get_hosted_zone(Id=outputs["HostedZoneId"])
         servers = zone.get("DelegationSet", {}).get("NameServers", [])
-        self.say(f"\nOnezone provider registry ({self.stage}) is up: {url.rstrip('/')}/api/v3/onezone")
         self.say(f"Delegate {outputs['ZoneDomain']} to these name servers (NS records at its parent):")
         for server in servers:
             self.say(f"  {server}")
+
+    def summary(self, url: str, outputs: dict[str, str], front: dict[str, str]) -> None:
+        self.say(f"\nOnezone provider registry ({self.stage}) is up: {front['ZoneUrl']}")
+        self.say(f"  GraphSync channel: {front['ChannelUrl']}  (CloudFront {front['DistributionDomainName']})")
+        self.say(f"  API Gateway's own URL: {url.rstrip('/')}/api/v3/onezone")
+        self.delegation(outputs)
         self.say(f"Alarms notify the SNS topic {outputs['AlarmTopicArn']} (subscribe with ALARM_EMAIL=...).")
         self.say(f"The admin's password: make admin-password STAGE={self.stage}")
 
-    def deploy(self, parameters: dict[str, str]) -> None:
+    def deploy(self, parameters: dict[str, str], certificate_arn: str | None = None) -> None:
         outputs = self.infra(parameters)
+        self.delegation(outputs)
         self.settings(outputs)
         self.functions()
         url = self.api(outputs)
+        front = self.front(outputs, certificate_arn)
         self.admin()
-        self.summary(url, outputs)
+        self.summary(url, outputs, front)
 
     def undeploy(self) -> None:
         self.chalice(["delete", "--stage", self.stage])
         self.say(
-            f"Functions and REST API of {self.stage} removed. Kept: the infra stack {self.stack} - its "
-            "DynamoDB tables, Route 53 zone and secrets (Retain), log groups and alarms - so a later "
-            "`make deploy` finds the data again. To remove those too, delete the stack; the tables, zone "
-            "and secrets then stay (Retain) and must be deleted by hand."
+            f"Functions, REST and WebSocket APIs of {self.stage} removed. Kept: the infra stack {self.stack} - "
+            "its DynamoDB tables, Route 53 zone and secrets (Retain), log groups and alarms - so a later "
+            f"`make deploy` finds the data again, and the front stack {self.stack}-front (us-east-1), which "
+            "the next `make deploy` points at the new APIs. To remove those too, delete the stacks; the "
+            "tables, zone and secrets then stay (Retain) and must be deleted by hand."
         )
 
     def admin_password(self) -> str:
-        described = self._described(self.session.client("cloudformation"))
+        described = self._described(self.session.client("cloudformation"), self.stack)
         if described is None:
             raise SystemExit(f"no infra stack {self.stack}: deploy first")
         [secret] = [o["OutputValue"] for o in described["Outputs"] if o["OutputKey"] == "AdminPasswordSecretName"]
@@ -224,6 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--log-retention-days", type=int, help="default 90")
     deploy.add_argument("--throttle-rate", type=int, help="API requests per second (default 50)")
     deploy.add_argument("--throttle-burst", type=int, help="API burst (default 100)")
+    deploy.add_argument(
+        "--certificate-arn", help="an ACM certificate in us-east-1 for the zone domain (default: one is made)"
+    )
     return parser
 
 
@@ -237,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", session.region_name)
     deployment = Deployment(stage=args.stage, session=session)
     if args.command == "deploy":
-        deployment.deploy(parameters_of(args))
+        deployment.deploy(parameters_of(args), args.certificate_arn)
     elif args.command == "undeploy":
         deployment.undeploy()
     else:

@@ -1,5 +1,6 @@
 """Run the registry on this machine: moto server, the infra stack, the admin, `chalice local`
-(`scripts/local_server.py`: chalice's local server, answering unknown paths as API Gateway does).
+(`scripts/local_server.py`: chalice's local server, playing API Gateway's REST and WebSocket APIs
+and Lambda's event sources for the app).
 
 Everything AWS goes to an embedded moto server through `AWS_ENDPOINT_URL`; the tables, zone and
 secrets come from `infra/template.yaml`, exactly as on AWS. Ctrl-C (or SIGTERM) stops both
@@ -8,10 +9,11 @@ servers. Settings, all optional:
   ONEZONE_PORT (8000)   MOTO_PORT (5000)   ONEZONE_HOST (127.0.0.1)
   ONEZONE_ADMIN_PASSWORD (password)        ONEZONE_DOMAIN (onezone.test)
   REGISTRATION_POLICY (open)               SUBDOMAIN_DELEGATION_SUPPORTED (true)
-  DNS_RECONCILE_INTERVAL (60; 0: never)
+  DNS_RECONCILE_INTERVAL (60; 0: never)   WEBSOCKET_IDLE_TIMEOUT (600)   WEBSOCKET_MAX_DURATION (7200)
 
-While it runs, the DNS reconciler makes a pass every DNS_RECONCILE_INTERVAL seconds, as the
-scheduled function `reconcile_dns` does on AWS (`make reconcile` makes one now).
+While it runs, the app's scheduled functions run at their rates, as on AWS, except that the DNS
+reconciler makes a pass every DNS_RECONCILE_INTERVAL seconds (`make reconcile` makes one now);
+its stream handlers get the tables' DynamoDB stream records within about a second.
 """
 
 from __future__ import annotations
@@ -70,7 +72,6 @@ def main() -> int:
     endpoint = f"http://127.0.0.1:{moto_port}"
 
     env = use_local_aws(moto_port)
-    interval = float(os.environ.get("DNS_RECONCILE_INTERVAL", "60"))
 
     children: list[subprocess.Popen[bytes]] = []
 
@@ -88,6 +89,7 @@ def main() -> int:
         wait_for_port("127.0.0.1", moto_port, moto)
         service_env = provision(env, password)
 
+        service_env.update(local_server_env(env, host, port))
         chalice = start(
             [sys.executable, str(ROOT / "scripts" / "local_server.py"), host, str(port), "local"], service_env
         )
@@ -104,17 +106,21 @@ def main() -> int:
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        next_pass = time.monotonic() + interval
         while all(child.poll() is None for child in children):
-            if interval > 0 and time.monotonic() >= next_pass:
-                reconcile_once()
-                next_pass = time.monotonic() + interval
             time.sleep(0.2)
         print("a server stopped unexpectedly; shutting down", file=sys.stderr)
         return 1
     finally:
         for child in reversed(children):
             stop(child)
+
+
+def local_server_env(env: dict[str, str], host: str, port: int) -> dict[str, str]:
+    """What the local server needs beyond the service's settings: the app reaches API Gateway's
+    `@connections` API on the local server itself, and the DNS reconciler runs at the local pace."""
+    reconcile = float(env.get("DNS_RECONCILE_INTERVAL", "60"))
+    schedules = ",".join(s for s in (f"reconcile_dns={reconcile}", env.get("LOCAL_SCHEDULES", "")) if s)
+    return {"CONNECTIONS_API_ENDPOINT": f"http://{host}:{port}", "LOCAL_SCHEDULES": schedules}
 
 
 def use_local_aws(moto_port: int) -> dict[str, str]:
@@ -128,8 +134,8 @@ def use_local_aws(moto_port: int) -> dict[str, str]:
 
 
 def reconcile_once() -> dict[str, int] | None:
-    """One pass of the scheduled function, with the event EventBridge would send; its summary
-    line goes to the log. A failed pass is reported, and the next one tries again."""
+    """One pass of the scheduled function now (`make reconcile`), with the event EventBridge
+    would send; its summary line goes to the log. A failed pass is reported."""
     import app
 
     event = json.loads((ROOT / "infra" / "reconcile-event.json").read_text())

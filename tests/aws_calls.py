@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore
@@ -54,14 +55,17 @@ class Call:
     secret: str | None = None
     zone_id: str | None = None
     zone_domain: str | None = None  # the app's ZONE_DOMAIN when it made the call
+    api_route: str | None = None  # execute-api: `{api id}/{stage}/{method}/@connections/{id}`
     record_names: tuple[str, ...] = ()  # Route 53 normalized: lower case, no trailing dot
     record_types: tuple[str, ...] = ()
     change_actions: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, service: str, operation: str, params: dict[str, Any]) -> list[Call]:
+    def of(cls, service: str, operation: str, params: dict[str, Any], endpoint: str = "") -> list[Call]:
         """A transaction is authorized item by item (`dynamodb:PutItem`, `dynamodb:UpdateItem`,
-        `dynamodb:DeleteItem`, `dynamodb:ConditionCheckItem` on each item's table), as IAM does."""
+        `dynamodb:DeleteItem`, `dynamodb:ConditionCheckItem` on each item's table), as IAM does.
+        Every `@connections` call is `execute-api:ManageConnections` on the route it takes, in the
+        WebSocket API stage its client's endpoint names."""
         if service == "dynamodb" and operation == "TransactWriteItems":
             return [
                 cls(f"dynamodb:{kind}Item", table=body.get("TableName"))
@@ -70,6 +74,16 @@ class Call:
             ]
         if service == "dynamodb" and operation in ("BatchWriteItem", "BatchGetItem", "TransactGetItems"):
             raise AssertionError(f"dynamodb:{operation}: teach tests/aws_calls.py its per-table IAM actions")
+        if service == "execute-api":
+            url = urlsplit(endpoint)
+            api_id, stage = url.hostname.split(".")[0] if url.hostname else "", url.path.strip("/")
+            method = CONNECTION_METHODS[operation]
+            return [
+                cls(
+                    "execute-api:ManageConnections",
+                    api_route=f"{api_id}/{stage}/{method}/@connections/{params['ConnectionId']}",
+                )
+            ]
         if service == "route53" and operation == "ChangeResourceRecordSets":
             changes = params.get("ChangeBatch", {}).get("Changes", [])
             return [
@@ -92,6 +106,7 @@ class Call:
         ]
 
 
+CONNECTION_METHODS = {"PostToConnection": "POST", "GetConnection": "GET", "DeleteConnection": "DELETE"}
 RECORDED: set[Call] = set()
 
 
@@ -107,14 +122,14 @@ _RUN = _Run()
 def record_app_aws_calls() -> Iterator[set[Call]]:
     original = aws.new_client
 
-    def new_client(service_name: str) -> Any:
-        client = original(service_name)
-        # The IAM service prefix; for these three it is the endpoint prefix too.
+    def new_client(service_name: str, endpoint_url: str | None = None) -> Any:
+        client = original(service_name, endpoint_url)
+        # The IAM service prefix; for these four it is the endpoint prefix too.
         service = client.meta.service_model.endpoint_prefix
 
         def record(params: dict[str, Any], model: Any, **_: Any) -> None:
             if called_by_app():
-                RECORDED.update(Call.of(service, model.name, params))
+                RECORDED.update(Call.of(service, model.name, params, client.meta.endpoint_url))
 
         client.meta.events.register("before-parameter-build.*.*", record)
         return client

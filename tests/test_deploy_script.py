@@ -1,9 +1,11 @@
 """`make deploy` / `make undeploy` (scripts/deploy.py) against a moto server.
 
-Only `chalice deploy` itself is replaced: moto's API Gateway cannot import Chalice's Swagger 2.0
-document. The stand-in does what it would - a REST API with its `api` stage, recorded in
-`.chalice/deployed/<stage>.json` - and every other step runs for real against moto: the infra
-stack, the stage settings and policy, the gateway responses and throttling, the bootstrap admin.
+Only `chalice deploy` itself and the front stack's CloudFormation are replaced: moto's API Gateway
+cannot import Chalice's Swagger 2.0 document, and moto's CloudFormation has no CloudFront. The
+stand-ins do what they would - a REST API with its `api` stage and a WebSocket API, recorded in
+`.chalice/deployed/<stage>.json`; the front's outputs for the parameters it was given - and every
+other step runs for real against moto: the infra stack, the stage settings and policy (naming
+the WebSocket API), the gateway responses and throttling, the bootstrap admin.
 """
 
 from __future__ import annotations
@@ -46,9 +48,22 @@ class FakeChalice:
         client.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
         client.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
         client.create_deployment(restApiId=api, stageName="api")
+        websocket = self.session.client("apigatewayv2").create_api(
+            Name="onezone-registry-prod-websocket-api",
+            ProtocolType="WEBSOCKET",
+            RouteSelectionExpression="$request.body.action",
+        )["ApiId"]
         deployed.parent.mkdir(exist_ok=True)
         url = f"https://{api}.execute-api.us-east-1.amazonaws.com/api/"
-        resources = [{"name": "rest_api", "resource_type": "rest_api", "rest_api_id": api, "rest_api_url": url}]
+        resources = [
+            {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": api, "rest_api_url": url},
+            {
+                "name": "websocket_api",
+                "resource_type": "websocket_api",
+                "websocket_api_id": websocket,
+                "websocket_api_url": f"wss://{websocket}.execute-api.us-east-1.amazonaws.com/api/",
+            },
+        ]
         deployed.write_text(json.dumps({"resources": resources, "schema_version": "2.0", "backend": "api"}))
 
 
@@ -67,9 +82,24 @@ def deployment(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # moto's CloudFormation skips Secrets Manager resources: here they are, as AWS would create them.
     if not session.client("secretsmanager").list_secrets()["SecretList"]:
         stack.create_secrets(session, policies.stack_name("prod"))
-    return deploy.Deployment(
+    deployment = deploy.Deployment(
         stage="prod", session=session, chalice_dir=chalice_dir, chalice=FakeChalice(session, chalice_dir)
     )
+    fronts: list[dict[str, str]] = []
+
+    def front_stack(parameters: dict[str, str]) -> dict[str, str]:
+        fronts.append(parameters)
+        zone = parameters["ZoneDomain"]
+        return {
+            "DistributionId": "E2EXAMPLE",
+            "DistributionDomainName": "d111111abcdef8.cloudfront.net",
+            "ZoneUrl": f"https://{zone}/api/v3/onezone",
+            "ChannelUrl": f"wss://{zone}/graph_sync/provider",
+        }
+
+    monkeypatch.setattr(deployment, "front_stack", front_stack)
+    deployment.fronts = fronts  # type: ignore[attr-defined]
+    return deployment
 
 
 def files(directory: Path) -> dict[str, str]:
@@ -98,8 +128,14 @@ def test_deploy_creates_everything_and_a_second_run_changes_nothing(deployment: 
     assert zone_statement["Resource"] == f"arn:aws:route53:::hostedzone/{outputs['HostedZoneId'].split('/')[-1]}"
     assert f"table/{outputs['UsersTableName']}" in json.dumps(policy)
 
-    # chalice deploy ran; the API got the gateway responses and the throttling.
-    assert deployment.chalice.commands == [["deploy", "--stage", "prod"]]  # type: ignore[attr-defined]
+    # chalice deploy ran, and again once the policy named the WebSocket API it made.
+    assert deployment.chalice.commands == [["deploy", "--stage", "prod"]] * 2  # type: ignore[attr-defined]
+    [websocket] = session.client("apigatewayv2").get_apis()["Items"]
+    connections = policies.connections_statement(policies.load("prod", deployment.chalice_dir))
+    assert connections["Resource"] == [
+        f"arn:aws:execute-api:*:*:{websocket['ApiId']}/api/{method}/@connections/*" for method in ("POST", "DELETE")
+    ]
+    # The API got the gateway responses and the throttling.
     apigateway = session.client("apigateway")
     [api] = apigateway.get_rest_apis()["items"]
     responses = {r["responseType"]: r for r in apigateway.get_gateway_responses(restApiId=api["id"])["items"]}
@@ -113,8 +149,21 @@ def test_deploy_creates_everything_and_a_second_run_changes_nothing(deployment: 
     users = session.client("dynamodb").scan(TableName=outputs["UsersTableName"])["Items"]
     assert [u["username"]["S"] for u in users] == ["admin"]
 
+    # The front: both APIs' hosts and stages, the zone.
+    [front] = deployment.fronts  # type: ignore[attr-defined]
+    assert front == {
+        "ZoneDomain": ZONE,
+        "HostedZoneId": outputs["HostedZoneId"].split("/")[-1],
+        "RestApiDomain": f"{api['id']}.execute-api.us-east-1.amazonaws.com",
+        "RestApiStage": "api",
+        "WebsocketApiDomain": f"{websocket['ApiId']}.execute-api.us-east-1.amazonaws.com",
+        "WebsocketApiStage": "api",
+    }
+
     # What the operator is told.
     said = "\n".join(deployment.said)
+    assert f"is up: https://{ZONE}/api/v3/onezone" in said
+    assert f"wss://{ZONE}/graph_sync/provider" in said
     assert f"{api['id']}.execute-api.us-east-1.amazonaws.com/api/api/v3/onezone" in said
     name_servers = session.client("route53").get_hosted_zone(Id=outputs["HostedZoneId"])["DelegationSet"]["NameServers"]
     assert name_servers
@@ -135,6 +184,8 @@ def test_deploy_creates_everything_and_a_second_run_changes_nothing(deployment: 
     )
     assert after == before
     assert len(apigateway.get_rest_apis()["items"]) == 1
+    assert deployment.chalice.commands == [["deploy", "--stage", "prod"]] * 3  # type: ignore[attr-defined]
+    assert deployment.fronts == [front, front]  # type: ignore[attr-defined]
     assert "bootstrap admin: already there" in deployment.said
     assert deployment.admin_password() == password
 
@@ -163,7 +214,8 @@ def test_the_make_targets_need_their_settings() -> None:
 
 def test_arguments_become_stack_parameters() -> None:
     argv = ["deploy", "--stage", "dev", "--zone-domain", ZONE, "--alarm-email", "ops@example.com"]
-    args = deploy.build_parser().parse_args([*argv, "--log-retention-days", "30"])
+    args = deploy.build_parser().parse_args([*argv, "--log-retention-days", "30", "--certificate-arn", "arn:c"])
+    assert args.certificate_arn == "arn:c"
     assert deploy.parameters_of(args) == {
         "Stage": "dev",
         "ZoneDomain": ZONE,

@@ -5,6 +5,8 @@ What needs AWS runs against moto; `make package-check` builds and lints the real
 
 from __future__ import annotations
 
+import copy
+import fnmatch
 import json
 import shutil
 from pathlib import Path
@@ -114,39 +116,60 @@ def _references(value: Any) -> set[str]:
     return found
 
 
-FUNCTIONS = (
-    "APIHandler",
-    "BootstrapAdmin",
-    "ReconcileDns",
-    "ProviderPushes",
-    "ClusterPushes",
-    "StoragePushes",
-    "GraphsyncKeepalive",
-)
+FUNCTIONS = {
+    "APIHandler": "ApiHandlerRole",
+    "BootstrapAdmin": "BootstrapAdminRole",
+    "ReconcileDns": "ReconcileDnsRole",
+    "WebsocketConnect": "WebsocketConnectRole",
+    "WebsocketMessage": "WebsocketMessageRole",
+    "WebsocketDisconnect": "WebsocketDisconnectRole",
+    "ProviderPushes": "ProviderPushesRole",
+    "ClusterPushes": "ClusterPushesRole",
+    "StoragePushes": "StoragePushesRole",
+    "GraphsyncKeepalive": "GraphsyncKeepaliveRole",
+}
 STREAM_OF = {
     "ProviderPushes": "PROVIDERS_STREAM_ARN",
     "ClusterPushes": "CLUSTERS_STREAM_ARN",
     "StoragePushes": "STORAGES_STREAM_ARN",
 }
+# The parts of `chalice package`'s template the single stack relies on (as chalice 1.34 names them).
+CHALICE_TEMPLATE = {
+    "Resources": {
+        "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "api"}},
+        "WebsocketAPI": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "WEBSOCKET"}},
+        "WebsocketAPIStage": {
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "Properties": {"ApiId": {"Ref": "WebsocketAPI"}, "StageName": "api"},
+        },
+        **{
+            function: {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"Role": {"Fn::GetAtt": [role, "Arn"]}, "Environment": {"Variables": {}}},
+            }
+            for function, role in FUNCTIONS.items()
+        },
+        **{
+            role: {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": {}}]},
+            }
+            for role in FUNCTIONS.values()
+        },
+    }
+}
 
 
 def chalice_template(stage: str) -> dict[str, Any]:
-    """What `chalice package` makes of the app, in the parts the single-stack merge reads: each
-    function with its own role, the push functions with the stage's stream."""
+    """`CHALICE_TEMPLATE` as `chalice package` makes it for `stage`: the push functions' events
+    name the stage's streams."""
     variables = json.loads((policies.CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
-    resources: dict[str, Any] = {}
-    for function in FUNCTIONS:
-        role = "ApiHandlerRole" if function == "APIHandler" else f"{function}Role"
-        properties: dict[str, Any] = {"Role": {"Fn::GetAtt": [role, "Arn"]}, "Environment": {"Variables": {}}}
-        if function in STREAM_OF:
-            stream = {"Stream": variables[STREAM_OF[function]], "BatchSize": 100, "StartingPosition": "LATEST"}
-            properties["Events"] = {f"{function}DynamodbEventSource": {"Type": "DynamoDB", "Properties": stream}}
-        resources[function] = {"Type": "AWS::Serverless::Function", "Properties": properties}
-        resources[role] = {
-            "Type": "AWS::IAM::Role",
-            "Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": {}}]},
-        }
-    return {"Resources": resources}
+    template = copy.deepcopy(CHALICE_TEMPLATE)
+    for function, variable in STREAM_OF.items():
+        stream = {"Stream": variables[variable], "BatchSize": 100, "StartingPosition": "LATEST"}
+        events = {f"{function}DynamodbEventSource": {"Type": "DynamoDB", "Properties": stream}}
+        template["Resources"][function]["Properties"]["Events"] = events
+    return template
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -164,11 +187,9 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
         assert merge["Outputs"][f"{function}Name"] == {"Value": {"Ref": function}}
     for function, variable in STREAM_OF.items():  # each reads its own table's stream
         [event] = merge["Resources"][function]["Properties"]["Events"].values()
-        assert (
-            event["Properties"]["Stream"]
-            == infra["Outputs"][next(out for out, env in stack.OUTPUT_ENV.items() if env == variable)]["Value"]
-        )
-    for role in [name for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"]:
+        output = next(out for out, env in stack.OUTPUT_ENV.items() if env == variable)
+        assert event["Properties"]["Stream"] == infra["Outputs"][output]["Value"]
+    for role in FUNCTIONS.values():
         (policy,) = merge["Resources"][role]["Properties"]["Policies"]
         assert policy["PolicyName"] == f"{role}Policy"
         document = policy["PolicyDocument"]
@@ -183,6 +204,9 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
         "Fn::Sub": "/aws/lambda/${BootstrapAdmin}"
     }
     assert resources["ReconcileDnsLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ReconcileDns}"}
+    for function in ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"):
+        group = resources[f"{function}LogGroup"]["Properties"]["LogGroupName"]
+        assert group == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}
     for alarm, function in [
         ("LambdaErrorsAlarm", "APIHandler"),
         ("LambdaThrottlesAlarm", "APIHandler"),
@@ -254,7 +278,64 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
         "/aws/lambda/${AWS::StackName}",
         "/aws/lambda/${AWS::StackName}-bootstrap_admin",
         *(f"/aws/lambda/${{AWS::StackName}}-{source.name}" for source in app.app.event_sources),
+        # Chalice names the WebSocket API's functions by route, whatever the handlers' names.
+        *(f"/aws/lambda/${{AWS::StackName}}-websocket_{route}" for route in ("connect", "message", "disconnect")),
     }
+    assert set(app.app.websocket_handlers) == {"$connect", "$default", "$disconnect"}
     for stage, reserved in (("dev", 10), ("prod", 50)):
         assert config["stages"][stage]["xray"] is True
         assert config["stages"][stage]["lambda_functions"]["api_handler"]["reserved_concurrency"] == reserved
+
+
+FRONT = yaml.safe_load(single_stack.FRONT.read_text())
+
+
+def test_the_front_routes_the_channel_to_the_websocket_api_and_the_rest_to_the_rest_api() -> None:
+    config = FRONT["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    default = config["DefaultCacheBehavior"]
+    [channel] = config["CacheBehaviors"]
+    assert (default["TargetOriginId"], channel["TargetOriginId"]) == ("RestApi", "WebsocketApi")
+    assert fnmatch.fnmatch(FRONT["Parameters"]["ChannelPath"]["Default"], channel["PathPattern"])
+    assert origins["RestApi"]["OriginPath"] == {"Fn::Sub": "/${RestApiStage}"}  # the stage before the path
+    assert set(default["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    for behaviour in (default, channel):
+        assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+        # Managed-AllViewerExceptHostHeader: API Gateway answers only for its own Host.
+        assert behaviour["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+    assert config["Aliases"] == [{"Ref": "ZoneDomain"}]
+    records = [r["Properties"] for r in FRONT["Resources"].values() if r["Type"] == "AWS::Route53::RecordSet"]
+    assert sorted(r["Type"] for r in records) == ["A", "AAAA"]
+    assert all(r["Name"] == {"Ref": "ZoneDomain"} for r in records)
+
+
+def test_the_fronts_own_answer_is_the_apps_not_found() -> None:
+    code, variables = FRONT["Resources"]["ChannelPathFunction"]["Properties"]["FunctionCode"]["Fn::Sub"]
+    assert json.loads(variables["NotFound"]) == {"error": errors.OnedataError("notFound").body()}
+    assert "statusCode: 404" in code
+    assert "request.uri = '/${WebsocketApiStage}'" in code
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_single_stack_holds_the_front_on_its_own_apis_and_zone(stage: str) -> None:
+    merge = single_stack.build(stage, chalice_template(stage))
+    infra = stack.load_template()
+    assert set(FRONT["Resources"]) <= set(merge["Resources"])
+    given = {"RestApiDomain", "RestApiStage", "WebsocketApiDomain", "WebsocketApiStage", "HostedZoneId"}
+    assert not given & set(merge["Parameters"])
+    origins = merge["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Origins"]
+    assert [o["DomainName"] for o in origins] == [
+        {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+        {"Fn::Sub": "${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+    ]
+    assert origins[0]["OriginPath"] == {"Fn::Sub": ["/${RestApiStage}", {"RestApiStage": "api"}]}
+    apex = merge["Resources"]["ApexRecord"]["Properties"]
+    assert apex["HostedZoneId"] == infra["Outputs"]["HostedZoneId"]["Value"]
+    code = merge["Resources"]["ChannelPathFunction"]["Properties"]["FunctionCode"]["Fn::Sub"]
+    assert code[1]["WebsocketApiStage"] == "api"
+    # The functions may manage the connections of this stack's WebSocket API only.
+    statement = policies.connections_statement(
+        merge["Resources"]["WebsocketMessageRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    )
+    assert all("${WebsocketAPI}/api/" in r["Fn::Sub"] for r in statement["Resource"])

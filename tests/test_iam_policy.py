@@ -12,7 +12,8 @@ these tests after all the others. Two directions:
 The tests deploy the infra stack as `onezone-registry-local`; a call's resource is judged as the
 same resource of the stage's stack. A call on another stage's resources is not the stage's. The
 hosted zone is filled in as `scripts/stage_env.py` would fill it in for a deployment
-(`infra.policy.with_zone`), with the test's own zone.
+(`infra.policy.with_zone`), with the test's own zone, and the WebSocket API as `scripts/deploy.py`
+would (`infra.policy.with_websocket_api`), with the API of the `@connections` call.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def resource_arn(call: Call, stage: str) -> str:
         return f"arn:aws:secretsmanager:eu-central-1:123456789012:secret:{in_stage(name, stage)}"
     if call.zone_id:
         return f"arn:aws:route53:::hostedzone/{call.zone_id}"
+    if call.api_route:
+        return f"arn:aws:execute-api:eu-central-1:123456789012:{call.api_route}"
     raise AssertionError(f"no resource recorded for {call}")
 
 
@@ -90,14 +93,17 @@ def applies(statement: dict[str, Any], call: Call, stage: str) -> bool:
 
 
 @functools.cache
-def stage_policy(stage: str, zone_id: str | None, zone_domain: str | None) -> dict[str, Any]:
-    """The stage's policy as deployed next to the zone a call used (read-only: it is shared)."""
+def stage_policy(stage: str, zone_id: str | None, zone_domain: str | None, api_id: str | None) -> dict[str, Any]:
+    """The stage's policy as deployed next to the zone or WebSocket API a call used (read-only:
+    it is shared)."""
     policy = policies.load(stage)
-    return policies.with_zone(policy, zone_id, zone_domain or "") if zone_id else policy
+    policy = policies.with_zone(policy, zone_id, zone_domain or "") if zone_id else policy
+    return policies.with_websocket_api(policy, api_id) if api_id else policy
 
 
 def effective_policy(stage: str, call: Call) -> dict[str, Any]:
-    return stage_policy(stage, call.zone_id, call.zone_domain)
+    api_id = call.api_route.split("/")[0] if call.api_route else None
+    return stage_policy(stage, call.zone_id, call.zone_domain, api_id)
 
 
 def allowed(stage: str, call: Call) -> bool:
@@ -153,6 +159,8 @@ def test_policy_is_narrow(stage: str) -> None:
     """No wildcard actions, no `*` resources (but X-Ray's, which has no other); everything in the
     stage's own stack or zone."""
     prefix = policies.stack_name(stage)
+    api_stage = json.loads((policies.CHALICE / "config.json").read_text())["stages"][stage]["api_gateway_stage"]
+    placeholder = policies.websocket_api_of(policies.load(stage))
     for statement in policies.load(stage)["Statement"]:
         assert statement["Effect"] == "Allow"
         for action in policies.as_list(statement["Action"]):
@@ -162,8 +170,13 @@ def test_policy_is_narrow(stage: str) -> None:
             continue
         for resource in policies.as_list(statement["Resource"]):
             name = resource.split(":", 5)[5]
-            assert name.startswith(("table/" + prefix + "-", "secret:" + prefix + "-", "hostedzone/")) or (
-                statement["Sid"] == policies.LOGS_STATEMENT and name == f"log-group:/aws/lambda/{prefix}*"
+            assert (
+                name.startswith(("table/" + prefix + "-", "secret:" + prefix + "-", "hostedzone/"))
+                or (statement["Sid"] == policies.LOGS_STATEMENT and name == f"log-group:/aws/lambda/{prefix}*")
+                or (
+                    statement["Sid"] == policies.CONNECTIONS_STATEMENT
+                    and re.fullmatch(f"{re.escape(placeholder)}/{api_stage}/(POST|DELETE)/@connections/\\*", name)
+                )
             ), resource
         if statement["Sid"] == policies.LOGS_STATEMENT:
             assert sorted(policies.as_list(statement["Action"])) == LOGS
@@ -210,5 +223,11 @@ def test_a_call_the_policy_lacks_is_refused() -> None:
     assert allowed("prod", Call(**change, record_names=("krk.onezone.example.org",)))
     assert not allowed("prod", Call(**change, record_names=("onezone.example.org",)))  # the apex
     assert not allowed("prod", Call(**{**change, "record_types": ("NS",)}, record_names=("a.onezone.example.org",)))
+    manage = "execute-api:ManageConnections"
+    assert allowed("prod", Call(manage, api_route="abc123defg/api/POST/@connections/AbC="))
+    assert allowed("prod", Call(manage, api_route="abc123defg/api/DELETE/@connections/AbC="))
+    assert not allowed("prod", Call(manage, api_route="abc123defg/api/GET/@connections/AbC="))  # never needed
+    assert not allowed("prod", Call(manage, api_route="abc123defg/other/POST/@connections/AbC="))
+    assert not allowed("prod", Call("execute-api:Invoke", api_route="abc123defg/api/POST/@connections/AbC="))
     assert allowed("prod", Call("secretsmanager:GetSecretValue", secret=f"{stack}-token-root-key"))
     assert not allowed("prod", Call("secretsmanager:GetSecretValue", secret=f"{stack}-other"))
