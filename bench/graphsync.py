@@ -55,9 +55,8 @@ def on_connect() -> dict[str, Any]:
 
     from bench.run import backend, call, invite, new_user, recording
     from chalicelib import context
-    from tests.graphsync_helpers import OpWorker, Wire, install_transport
+    from tests.graphsync_helpers import OpWorker, Wire
 
-    install_transport()  # the transport's own module once it is merged; this stand-in until then
     wire = Wire()
     posts: list[str] = []
     original = ApiGatewayManagementApiBackend.post_to_connection
@@ -136,8 +135,6 @@ def _push_calls(ctx: Any, provider_id: str) -> dict[str, Any]:
 
 def against_local_run(channels: int = 200, samples: int = 10) -> dict[str, Any]:
     """Handshake time, push latency and channels held, over the local run's WebSocket server."""
-    if not (ROOT / "chalicelib" / "graphsync" / "connections.py").exists():
-        return {"skipped": "needs the channel's transport (make run's WebSocket server)"}
     from bench.localrun import local_run
     from tests.opworker import OpWorker
     from tests.test_onepanel_blackbox import confine

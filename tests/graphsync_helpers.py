@@ -2,23 +2,17 @@
 
 `OpWorker` builds the events API Gateway hands the WebSocket functions (`$connect`, a message,
 `$disconnect`) and passes them to `chalicelib.graphsync.channel`; its answers and pushes go out
-through `@connections` into moto, whose backend is watched (`Wire`): every message posted to a
-connection, every connection closed, and connections made to be gone (`GoneException`). The
-messages are written out from the reference here, not built with the app's codec.
-
-Until the transport's module (`chalicelib.graphsync.connections`, another branch's) is merged,
-a minimal one of the same interface is installed in its place (`install_transport`).
+through the transport (`chalicelib.graphsync.connections`, botocore's `@connections` client) into
+moto, whose backend is watched (`Wire`): every message posted to a connection, every connection
+closed, and connections made to be gone (`GoneException`). The messages are written out from the
+reference here, not built with the app's codec.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import os
-import sys
 import time
-import types
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -34,57 +28,9 @@ from chalicelib import context
 from tests.token_helpers import resigned
 
 API_ID = "gsapi01"
-STAGE = "graphsync"
+STAGE = "api"  # the WebSocket API's stage, as the stages' `api_gateway_stage`
 REGION = "us-east-1"
 ENDPOINT = f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{STAGE}"
-
-
-def install_transport() -> None:
-    """The transport's interface (`Connection`, `of_event`, `send`, `close`), minimal, unless
-    the real module is there. Its calls are the test's, not the app's (no IAM recorded)."""
-    name = "chalicelib.graphsync.connections"
-    if name in sys.modules or importlib.util.find_spec(name) is not None:
-        return
-    import boto3
-    from botocore.exceptions import ClientError
-
-    module = types.ModuleType(name)
-
-    @dataclass(frozen=True)
-    class Connection:
-        id: str
-        endpoint: str
-
-    def client(endpoint: str) -> Any:
-        return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, region_name=REGION)
-
-    def of_event(_ctx: Any, event: Any) -> Connection:
-        request = event.to_dict()["requestContext"]
-        region = os.environ.get("AWS_DEFAULT_REGION", REGION)
-        endpoint = f"https://{request['apiId']}.execute-api.{region}.amazonaws.com/{request['stage']}"
-        return Connection(request["connectionId"], endpoint)
-
-    def send(_ctx: Any, connection: Connection, message: dict[str, Any]) -> bool:
-        data = json.dumps(message, separators=(",", ":")).encode()
-        try:
-            client(connection.endpoint).post_to_connection(ConnectionId=connection.id, Data=data)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "GoneException":
-                return False
-            raise
-        return True
-
-    def close(_ctx: Any, connection: Connection) -> None:
-        client(connection.endpoint).delete_connection(ConnectionId=connection.id)
-
-    module.Connection, module.of_event, module.send, module.close = Connection, of_event, send, close  # type: ignore[attr-defined]
-    sys.modules[name] = module
-    import chalicelib.graphsync
-
-    chalicelib.graphsync.connections = module  # type: ignore[attr-defined]
-
-
-install_transport()
 
 
 class Gone(JsonRESTError):

@@ -14,7 +14,6 @@ import json
 import time
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,12 +23,7 @@ from tests.localrun import ADMIN_PASSWORD, ZONE, LocalRun
 from tests.opworker import Closed, OpWorker
 from tests.test_onepanel_blackbox import confine
 
-ROOT = Path(__file__).resolve().parent.parent
-TRANSPORT = (ROOT / "chalicelib" / "graphsync" / "connections.py").exists()
-pytestmark = [
-    pytest.mark.blackbox,
-    pytest.mark.skipif(not TRANSPORT, reason="needs the channel's transport (make run's WebSocket server)"),
-]
+pytestmark = pytest.mark.blackbox
 
 
 def until(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
@@ -98,7 +92,7 @@ def server_closes(local: LocalRun, connection_id: str) -> None:
     """What API Gateway's `@connections` DELETE does: the server ends the channel."""
     client = boto3.client(
         "apigatewaymanagementapi",
-        endpoint_url=local.connections_endpoint,  # the local server's @connections API
+        endpoint_url=local.host,  # the local server plays the `@connections` API too
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
@@ -156,10 +150,12 @@ def test_an_op_worker_lives_its_life_against_make_run(local: LocalRun) -> None:
         json.dumps({"type": {"accessToken": {}}, "caveats": [{"type": "time", "validUntil": int(time.time()) + 600}]}),
         f"{local.base}/user/tokens/temporary",
     )
-    assert status == 200
+    assert status == 201, admin_token
     assert rest(local, "DELETE", f"/providers/{provider_id}", token=admin_token["token"])[0] == 204
     push = worker.wait_push(lambda p: p["gri"] == gri and p.get("updateType") == "deleted")
     assert push["payload"]["data"] is None
+    with pytest.raises(Closed):  # and the zone ends the channel
+        worker.drain()
     worker.close()
     again = OpWorker("127.0.0.1", local.port, ZONE)
     again.open()
