@@ -179,7 +179,9 @@ STREAM_FUNCTIONS = {
 class Streams:
     """What Lambda's event source mappings do on AWS, in the test: read the tables' DynamoDB
     streams (moto's) from now on, and hand the app's push functions their records, as the
-    events Lambda sends."""
+    events Lambda sends. Each read takes a fresh iterator after the last record seen (moto's
+    iterators go stale once a transaction on the table was cancelled, as
+    `scripts/event_sources.py` says)."""
 
     def __init__(self, env: dict[str, str]) -> None:
         import boto3
@@ -188,26 +190,37 @@ class Streams:
         # botocore's account-based endpoints for DynamoDB Streams are not moto's.
         self.streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
         dynamodb = boto3.client("dynamodb")
-        self.iterators: dict[str, tuple[str, str]] = {}
+        self.shards: dict[str, tuple[str, str, str | None]] = {}  # function -> (stream, shard, last seen)
         for table, function in STREAM_FUNCTIONS.items():
             arn = dynamodb.describe_table(TableName=env[table])["Table"]["LatestStreamArn"]
             [shard] = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-            iterator = self.streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+            records = self._read(arn, shard["ShardId"], None)
+            self.shards[function] = (
+                arn,
+                shard["ShardId"],
+                records[-1]["dynamodb"]["SequenceNumber"] if records else None,
             )
-            self.iterators[function] = (arn, iterator["ShardIterator"])
+
+    def _read(self, arn: str, shard: str, after: str | None) -> list[dict[str, Any]]:
+        where = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+            if after
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = self.streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **where)["ShardIterator"]
+        return list(self.streams.get_records(ShardIterator=iterator)["Records"])
 
     def deliver(self) -> int:
         """Every record written since the last delivery, to its function; how many."""
         import app
 
         delivered = 0
-        for function, (arn, iterator) in self.iterators.items():
-            answer = self.streams.get_records(ShardIterator=iterator)
-            self.iterators[function] = (arn, answer["NextShardIterator"])
-            if answer["Records"]:
-                getattr(app, function)({"Records": [self._as_lambda(r, arn) for r in answer["Records"]]}, None)
-                delivered += len(answer["Records"])
+        for function, (arn, shard, after) in self.shards.items():
+            records = self._read(arn, shard, after)
+            if records:
+                getattr(app, function)({"Records": [self._as_lambda(r, arn) for r in records]}, None)
+                self.shards[function] = (arn, shard, records[-1]["dynamodb"]["SequenceNumber"])
+                delivered += len(records)
         return delivered
 
     @staticmethod

@@ -88,6 +88,15 @@ def connected(local: LocalRun, provider_id: str, root_token: str) -> tuple[OpWor
     return worker, reply["data"]["sessionId"]
 
 
+def pushed(local: LocalRun, worker: OpWorker, matches: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The push `matches` picks; if none comes, what the local run logged meanwhile is shown."""
+    try:
+        return worker.wait_push(matches)
+    except TimeoutError:
+        logged = [line for line in local.output if '"level":"INFO"' not in line and '" 200 -' not in line]
+        raise AssertionError("no such push; the local run logged:\n" + "".join(logged[-40:])) from None
+
+
 def server_closes(local: LocalRun, connection_id: str) -> None:
     """What API Gateway's `@connections` DELETE does: the server ends the channel."""
     client = boto3.client(
@@ -113,7 +122,7 @@ def test_an_op_worker_lives_its_life_against_make_run(local: LocalRun) -> None:
     token = confine(root_token, f"time < {int(time.time()) + 900}")
     assert rest(local, "PATCH", "/provider", {"name": "Renamed over REST"}, token)[0] == 204
     gri = f"provider.{provider_id}.instance:private"
-    push = worker.wait_push(lambda p: p["gri"] == gri and p["data"] and p["data"]["name"] == "Renamed over REST")
+    push = pushed(local, worker, lambda p: p["gri"] == gri and p["data"] and p["data"]["name"] == "Renamed over REST")
     assert push["payload"]["updateType"] == "updated"
 
     # a storage, as Onepanel's add_storages has it created
@@ -152,7 +161,7 @@ def test_an_op_worker_lives_its_life_against_make_run(local: LocalRun) -> None:
     )
     assert status == 201, admin_token
     assert rest(local, "DELETE", f"/providers/{provider_id}", token=admin_token["token"])[0] == 204
-    push = worker.wait_push(lambda p: p["gri"] == gri and p.get("updateType") == "deleted")
+    push = pushed(local, worker, lambda p: p["gri"] == gri and p.get("updateType") == "deleted")
     assert push["payload"]["data"] is None
     with pytest.raises(Closed):  # and the zone ends the channel
         worker.drain()
