@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 # `chalice package` needs a region, never credentials.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run reconcile test lint package-check bench venv clean deploy undeploy admin-password
+EMULATOR_VENV ?= .venv-emulator
+EMULATOR_STAMP := $(EMULATOR_VENV)/.installed-$(shell cat requirements-emulator.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run reconcile test lint package-check deploy-check bench venv emulator-venv clean deploy undeploy admin-password
 
 venv: $(STAMP)
 
@@ -19,6 +22,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	# every interpreter of this venv would import at start-up (~15 ms of each cold start measured).
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+# The emulator of `make deploy-check` (LocalStack 2.3.2), in a virtualenv of its own: its whole
+# closure, pinned, with --no-deps (requirements-emulator.txt says why), then checked.
+emulator-venv: $(EMULATOR_STAMP)
+
+$(EMULATOR_STAMP): requirements-emulator.txt
+	$(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-emulator.txt
+	$(EMULATOR_VENV)/bin/python -m pip check --disable-pip-version-check
+	rm -f $(EMULATOR_VENV)/.installed-*
 	touch $@
 
 ## run: moto server + infra stack + bootstrap admin + `chalice local` (Ctrl-C stops all)
@@ -48,6 +62,15 @@ package-check: venv
 	$(BIN)/cfn-lint out/single/sam.json
 	@$(BIN)/python -c 'import os; print("deployment package: %.1f MB (out/deployment.zip)" % (os.path.getsize("out/deployment.zip") / 1e6))'
 
+## deploy-check: `make deploy` for real, into an emulator, then use what it deployed
+##   (scripts/deploy_check.py): a moto server (the data: infra stack, tables, zone, secrets) and
+##   LocalStack in host mode (IAM, Lambda, API Gateway, EventBridge); `make deploy STAGE=dev` of
+##   a copy of the project, pointed at them; the seed's curls, a subdomain registration and the
+##   black-box tests through the deployed stage; a redeploy after a change; `make undeploy`;
+##   everything it started stopped by process group. No AWS account, no Docker.
+deploy-check: venv emulator-venv
+	$(BIN)/python scripts/deploy_check.py --emulator-python $(EMULATOR_VENV)/bin/python
+
 ## bench: the performance figures (prints a table, writes bench/results/latest.json); not a test
 bench: package-check
 	$(BIN)/python bench/run.py
@@ -60,21 +83,24 @@ test: lint package-check
 ##   make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=eu-central-1]
 ##               [ALARM_EMAIL=ops@example.com] [LOG_RETENTION_DAYS=90] [THROTTLE_RATE=50] [THROTTLE_BURST=100]
 ##               [CERTIFICATE_ARN=arn:aws:acm:us-east-1:...]  (the front's; default: one is made and DNS-validated)
+##               [FRONT=none]  (no CloudFront front: route the zone's host to both APIs yourself)
+##   (deploy, undeploy: PROJECT_DIR=<dir> deploys that Chalice project instead of this checkout)
 DEPLOY_OPTIONS = $(if $(REGION),--region $(REGION))
+PROJECT_OPTION = $(if $(PROJECT_DIR),--project-dir $(PROJECT_DIR))
 deploy: venv
 	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
 	$(if $(ZONE_DOMAIN),,$(error ZONE_DOMAIN=... is required))
-	$(BIN)/python scripts/deploy.py deploy --stage $(STAGE) --zone-domain $(ZONE_DOMAIN) $(DEPLOY_OPTIONS) \
+	$(BIN)/python scripts/deploy.py deploy --stage $(STAGE) --zone-domain $(ZONE_DOMAIN) $(DEPLOY_OPTIONS) $(PROJECT_OPTION) \
 		$(if $(EXISTING_HOSTED_ZONE_ID),--existing-hosted-zone-id $(EXISTING_HOSTED_ZONE_ID)) \
 		$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) \
 		$(if $(LOG_RETENTION_DAYS),--log-retention-days $(LOG_RETENTION_DAYS)) \
 		$(if $(THROTTLE_RATE),--throttle-rate $(THROTTLE_RATE)) $(if $(THROTTLE_BURST),--throttle-burst $(THROTTLE_BURST)) \
-		$(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN))
+		$(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(filter none,$(FRONT)),--no-front)
 
 ## undeploy: remove a stage's functions and API; its tables, zone and secrets stay
 undeploy: venv
 	$(if $(STAGE),,$(error STAGE=dev or STAGE=prod is required))
-	$(BIN)/python scripts/deploy.py undeploy --stage $(STAGE) $(DEPLOY_OPTIONS)
+	$(BIN)/python scripts/deploy.py undeploy --stage $(STAGE) $(DEPLOY_OPTIONS) $(PROJECT_OPTION)
 
 ## admin-password: print the bootstrap admin's password (from Secrets Manager)
 admin-password: venv
@@ -82,4 +108,4 @@ admin-password: venv
 	@$(BIN)/python scripts/deploy.py admin-password --stage $(STAGE) $(DEPLOY_OPTIONS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache out
+	rm -rf $(VENV) $(EMULATOR_VENV) .pytest_cache .ruff_cache out

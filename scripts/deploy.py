@@ -3,6 +3,8 @@
     make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=...]
                 [CERTIFICATE_ARN=arn:aws:acm:us-east-1:...]
     make undeploy STAGE=prod
+    (deploy and undeploy take PROJECT_DIR=<dir>: that Chalice project and its .chalice/ instead of
+    this checkout's; `make deploy-check` deploys a copy so)
     make admin-password STAGE=prod
 
 `deploy` runs the whole documented sequence, and a re-run updates:
@@ -24,12 +26,15 @@ read the admin password. `undeploy` runs `chalice delete`: the functions and the
 the tables, the zone and the secrets, whose data it `Retain`s - stays.
 
 Everything goes through boto3 (and Chalice's own CLI for step 3); no AWS CLI is needed. The
-credentials and region are boto3's usual ones (`AWS_PROFILE`, `AWS_REGION`...), or `--region`.
+credentials, region and endpoints are boto3's usual ones (`AWS_PROFILE`, `AWS_REGION`,
+`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`...), or `--region`; `chalice deploy` inherits
+them (`make deploy-check` points them at an emulator this way).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -57,9 +62,9 @@ FRONT_REGION = "us-east-1"  # CloudFront reads its certificates from there
 Run = Callable[[Sequence[str]], None]
 
 
-def run_chalice(args: Sequence[str]) -> None:
+def run_chalice(args: Sequence[str], project: Path = ROOT) -> None:
     """Chalice's CLI, from the project directory, as an operator would type it."""
-    subprocess.run([str(Path(sys.executable).with_name("chalice")), *args], cwd=ROOT, check=True)
+    subprocess.run([str(Path(sys.executable).with_name("chalice")), *args], cwd=project, check=True)
 
 
 @dataclass
@@ -211,21 +216,32 @@ class Deployment:
         for server in servers:
             self.say(f"  {server}")
 
-    def summary(self, url: str, outputs: dict[str, str], front: dict[str, str]) -> None:
-        self.say(f"\nOnezone provider registry ({self.stage}) is up: {front['ZoneUrl']}")
-        self.say(f"  GraphSync channel: {front['ChannelUrl']}  (CloudFront {front['DistributionDomainName']})")
-        self.say(f"  API Gateway's own URL: {url.rstrip('/')}/api/v3/onezone")
+    def summary(self, url: str, outputs: dict[str, str], front: dict[str, str] | None) -> None:
+        own_url = f"{url.rstrip('/')}/api/v3/onezone"
+        if front is None:
+            self.say(f"\nOnezone provider registry ({self.stage}) is up, without its front: {own_url}")
+            self.say(
+                "  No CloudFront front: route https://<zone>/graph_sync/* to the WebSocket API "
+                f"{self._deployed('websocket_api')['websocket_api_url']} and the rest to the REST API yourself."
+            )
+        else:
+            self.say(f"\nOnezone provider registry ({self.stage}) is up: {front['ZoneUrl']}")
+            self.say(f"  GraphSync channel: {front['ChannelUrl']}  (CloudFront {front['DistributionDomainName']})")
+            self.say(f"  API Gateway's own URL: {own_url}")
         self.delegation(outputs)
         self.say(f"Alarms notify the SNS topic {outputs['AlarmTopicArn']} (subscribe with ALARM_EMAIL=...).")
         self.say(f"The admin's password: make admin-password STAGE={self.stage}")
 
-    def deploy(self, parameters: dict[str, str], certificate_arn: str | None = None) -> None:
+    def deploy(self, parameters: dict[str, str], certificate_arn: str | None = None, with_front: bool = True) -> None:
+        """Everything, in order; `with_front=False` leaves out the CloudFront front, for an
+        operator who routes the zone's host to the two APIs with a proxy of their own (and for
+        emulators without CloudFront: `make deploy-check`)."""
         outputs = self.infra(parameters)
         self.delegation(outputs)
         self.settings(outputs)
         self.functions()
         url = self.api(outputs)
-        front = self.front(outputs, certificate_arn)
+        front = self.front(outputs, certificate_arn) if with_front else None
         self.admin()
         self.summary(url, outputs, front)
 
@@ -273,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (deploy, undeploy, password):
         command.add_argument("--stage", required=True, choices=STAGES)
         command.add_argument("--region", help="default: boto3's (AWS_REGION, the profile's)")
+    for command in (deploy, undeploy):
+        command.add_argument(
+            "--project-dir",
+            type=Path,
+            default=ROOT,
+            help="the Chalice project to deploy, with its .chalice/ (default: this checkout)",
+        )
     deploy.add_argument("--zone-domain", required=True, help="the Onezone domain, e.g. onezone.example.com")
     deploy.add_argument("--existing-hosted-zone-id", help="adopt this Route 53 zone instead of creating one")
     deploy.add_argument("--alarm-email", help="subscribe this address to the alarms")
@@ -281,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--throttle-burst", type=int, help="API burst (default 100)")
     deploy.add_argument(
         "--certificate-arn", help="an ACM certificate in us-east-1 for the zone domain (default: one is made)"
+    )
+    deploy.add_argument(
+        "--no-front",
+        dest="with_front",
+        action="store_false",
+        help="leave out the CloudFront front (route the zone's host to both APIs yourself)",
     )
     return parser
 
@@ -293,9 +322,15 @@ def main(argv: list[str] | None = None) -> int:
     if session.region_name is None:
         raise SystemExit("no AWS region: pass REGION=... or configure one (AWS_REGION, your profile)")
     os.environ.setdefault("AWS_DEFAULT_REGION", session.region_name)
-    deployment = Deployment(stage=args.stage, session=session)
+    project = getattr(args, "project_dir", ROOT).resolve()
+    deployment = Deployment(
+        stage=args.stage,
+        session=session,
+        chalice_dir=project / ".chalice",
+        chalice=functools.partial(run_chalice, project=project),
+    )
     if args.command == "deploy":
-        deployment.deploy(parameters_of(args), args.certificate_arn)
+        deployment.deploy(parameters_of(args), args.certificate_arn, args.with_front)
     elif args.command == "undeploy":
         deployment.undeploy()
     else:

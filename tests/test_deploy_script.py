@@ -190,6 +190,23 @@ def test_deploy_creates_everything_and_a_second_run_changes_nothing(deployment: 
     assert deployment.admin_password() == password
 
 
+def test_deploy_without_the_front_makes_no_front_stack_and_says_where_the_apis_are(
+    deployment: deploy.Deployment,
+) -> None:
+    """`make deploy FRONT=none`: for an operator routing the zone's host with a proxy of their own
+    (and the emulator, which has no CloudFront)."""
+    deployment.deploy({"Stage": "prod", "ZoneDomain": ZONE}, with_front=False)
+    assert deployment.fronts == []  # type: ignore[attr-defined]
+    recorded = json.loads((deployment.chalice_dir / "deployed" / "prod.json").read_text())["resources"]
+    [rest_api] = [r["rest_api_url"] for r in recorded if r.get("resource_type") == "rest_api"]
+    [websocket_api] = [r["websocket_api_url"] for r in recorded if r.get("resource_type") == "websocket_api"]
+    said = "\n".join(deployment.said)
+    assert f"without its front: {rest_api}api/v3/onezone" in said
+    assert websocket_api.startswith("wss://")
+    assert websocket_api in said
+    assert f"https://{ZONE}/api/v3/onezone" not in said
+
+
 def test_undeploy_removes_the_functions_and_keeps_the_data(deployment: deploy.Deployment) -> None:
     deployment.deploy({"Stage": "prod", "ZoneDomain": ZONE})
     deployment.said.clear()

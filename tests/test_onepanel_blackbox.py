@@ -1,4 +1,5 @@
-"""A stock Onepanel's registration, played call by call against the local run (`make run`).
+"""A stock Onepanel's registration, played call by call against the local run (`make run`), or
+against a deployed stage (`ONEZONE_BASE_URL`, as `make deploy-check` runs it; `tests/localrun.py`).
 
 This test is the client: it imports nothing from the app, nor pymacaroons. Its token code is
 written from Onedata's description of the format (ctool's `tokens`, `base62` and libmacaroons v1):
@@ -245,7 +246,15 @@ def test_the_registry_speaks_the_format_this_client_writes(local: LocalRun) -> N
         "-u", f"admin:{ADMIN_PASSWORD}", "-X", "POST", f"{local.base}/user/clusters/provider_registration_token"
     )
     confined = confine(body["token"], "ip = 192.0.2.0/24")
-    status, shown = local.curl("-X", "POST", "-d", json.dumps({"token": confined}), f"{local.base}/tokens/examine")
+    status, shown = local.curl(
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        json.dumps({"token": confined}),
+        f"{local.base}/tokens/examine",
+    )
     assert status == 200
     assert shown["caveats"][-1] == {"type": "ip", "whitelist": ["192.0.2.0/24"]}
     assert deserialize(serialize(deserialize(confined))) == deserialize(confined)
