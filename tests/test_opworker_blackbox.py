@@ -26,6 +26,13 @@ from tests.test_onepanel_blackbox import confine
 pytestmark = pytest.mark.blackbox
 
 
+@pytest.fixture(autouse=True)
+def a_local_run(local: LocalRun) -> None:
+    """The channel is served by `make run` (a deployed stage's is behind its front, wss only)."""
+    if local.deployed:
+        pytest.skip("op-worker's channel is tested against make run")
+
+
 def until(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -76,7 +83,7 @@ def online(local: LocalRun, provider_id: str, root_token: str) -> bool:
 
 def connected(local: LocalRun, provider_id: str, root_token: str) -> tuple[OpWorker, str]:
     """A new channel after op-worker's handshake and on-connect steps; its session id."""
-    worker = OpWorker("127.0.0.1", local.port, ZONE)
+    worker = OpWorker("127.0.0.1", local.run_port, ZONE)
     worker.open()
     reply = worker.handshake(opw_token(root_token))
     assert reply["success"] is True, reply
@@ -166,7 +173,7 @@ def test_an_op_worker_lives_its_life_against_make_run(local: LocalRun) -> None:
     with pytest.raises(Closed):  # and the zone ends the channel
         worker.drain()
     worker.close()
-    again = OpWorker("127.0.0.1", local.port, ZONE)
+    again = OpWorker("127.0.0.1", local.run_port, ZONE)
     again.open()
     reply = again.handshake(opw_token(root_token))
     assert reply["error"]["details"]["authError"]["id"] == "tokenInvalid"
@@ -175,7 +182,7 @@ def test_an_op_worker_lives_its_life_against_make_run(local: LocalRun) -> None:
 
 def test_the_upgrade_is_op_workers_own(local: LocalRun) -> None:
     """The server accepts the upgrade exactly as op-worker writes it, and answers its pings."""
-    worker = OpWorker("127.0.0.1", local.port, ZONE)
+    worker = OpWorker("127.0.0.1", local.run_port, ZONE)
     worker.open()
     worker.ping()
     reply = worker.request("graph", {"gri": "provider.self.instance:private", "operation": "get"})
