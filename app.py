@@ -4,8 +4,8 @@ beside it.
 Routes live in `chalicelib/api/`, one Blueprint per area; every rule lives elsewhere in
 `chalicelib`. This module registers them, answers what no route serves in Onedata's shape, and
 declares the functions beside it: the GraphSync channel's WebSocket functions (on API Gateway's
-WebSocket API, `wss://<zone>/graph_sync/provider` through the front, `infra/front.yaml`), the
-bootstrap admin and the DNS reconciler.
+WebSocket API, `wss://<zone>/graph_sync/provider` through the front, `infra/front.yaml`), its
+pushes and keepalive, the bootstrap admin and the DNS reconciler.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
-from chalice.app import CloudWatchEvent, Request, WebsocketEvent
+from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, WebsocketEvent
 
 from chalicelib import config, context, observability
 from chalicelib.api import clusters, members, provider_tokens, providers, tokens, users, zone
@@ -100,3 +100,39 @@ def graph_sync_disconnect(event: WebsocketEvent) -> None:
     from chalicelib.graphsync import channel
 
     channel.disconnect(context.current(), event)
+
+
+# ---- the GraphSync channel's pushes and keepalive (chalicelib/graphsync) --------------------
+# Each push function reads one table's DynamoDB stream, whose ARN the stage's environment gives
+# when this module is imported (`chalicelib.config.stream_arn`), as the reconciler's rate.
+
+
+@app.on_dynamodb_record(stream_arn=config.stream_arn("providers"), name="provider_pushes")
+def provider_pushes(event: DynamoDBEvent) -> None:
+    """Changes of providers (and their deregistration) to their subscribed channels."""
+    from chalicelib.graphsync import pushes
+
+    pushes.providers_changed(context.current(), map(pushes.change_of, event))
+
+
+@app.on_dynamodb_record(stream_arn=config.stream_arn("clusters"), name="cluster_pushes")
+def cluster_pushes(event: DynamoDBEvent) -> None:
+    from chalicelib.graphsync import pushes
+
+    pushes.clusters_changed(context.current(), map(pushes.change_of, event))
+
+
+@app.on_dynamodb_record(stream_arn=config.stream_arn("storages"), name="storage_pushes")
+def storage_pushes(event: DynamoDBEvent) -> None:
+    from chalicelib.graphsync import pushes
+
+    pushes.storages_changed(context.current(), map(pushes.change_of, event))
+
+
+@app.schedule(Rate(config.keepalive_every_minutes(), unit=Rate.MINUTES), name="graphsync_keepalive")
+def graphsync_keepalive(_event: CloudWatchEvent) -> dict[str, int]:
+    """Push every open channel its provider (at its revision, so op-worker changes nothing), so
+    API Gateway's idle timeout never closes it; drop expired and gone connections."""
+    from chalicelib.graphsync import keepalive
+
+    return keepalive.run(context.current())

@@ -655,6 +655,12 @@ def http_latency(n: int = 20, n_scrypt: int = 6) -> dict[str, Any]:
         return results
 
 
+def graphsync_figures() -> dict[str, Any]:
+    from bench import graphsync
+
+    return graphsync.measure()
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -668,6 +674,7 @@ def main() -> int:
         ("logging_choice", logging_choice),
         ("scale", scale),
         ("reconcile", reconcile_cost),
+        ("graphsync", graphsync_figures),
         ("http_latency", http_latency),
         ("password_kdf", kdf),
         ("package", package_size),
@@ -734,6 +741,22 @@ def print_table(results: dict[str, Any]) -> None:
         f"  {r['seconds_ratio']:>7}  {r['own_seconds_ratio']:>13}"
     )
     print("  (calls: a page per 300 record sets or 1 MB of items; time: moto's serialising of those pages)")
+    gs = results["graphsync"]
+    print("\nGraphSync: op-worker 21.02.7's handshake and on-connect steps (warm, in process)  calls  minimum")
+    for name, f in gs["steps"].items():
+        detail = ", ".join(f"{op} x{count}" for op, count in sorted(f["calls"].items()))
+        print(f"  {name:52} {f['total']:>5}  {f['minimum']:>7}   [{detail}]")
+        print(f"  {'':52} {'':>5}  {'':>7}   minimum: {f['why']}")
+    print(f"  {'on-connect total':52} {gs['on_connect_calls']:>5}  {gs['on_connect_minimum']:>7}")
+    print(f"  a push (the stream function, per subscribed channel): {gs['push_calls']['calls']}")
+    if "skipped" in gs:
+        print(f"  against the local run: skipped ({gs['skipped']})")
+    else:
+        print(
+            f"  against the local run: handshake {gs['handshake_ms']} ms,"
+            f" REST change -> push {gs['push_latency_ms']} ms (p95 {gs['push_latency_p95_ms']}),"
+            f" channels held {gs['channels_held']}, dropped {gs['channels_dropped']}"
+        )
     print("\nHTTP latency through chalice local + moto server, one request at a time (ms)")
     for name, f in results["http_latency"].items():
         print(f"  {name:40} n={f['n']:<3} p50 {f['p50_ms']:>8}   p95 {f['p95_ms']:>8}")

@@ -45,6 +45,8 @@ class Settings:
     clusters_table: str
     memberships_table: str
     identifiers_table: str
+    connections_table: str
+    storages_table: str
     hosted_zone_id: str
     zone_domain: str
     token_key_secret_id: str
@@ -104,6 +106,8 @@ class Settings:
             clusters_table=required("CLUSTERS_TABLE"),
             memberships_table=required("MEMBERSHIPS_TABLE"),
             identifiers_table=required("IDENTIFIERS_TABLE"),
+            connections_table=required("CONNECTIONS_TABLE"),
+            storages_table=required("STORAGES_TABLE"),
             hosted_zone_id=required("HOSTED_ZONE_ID").removeprefix("/hostedzone/"),
             zone_domain=required("ZONE_DOMAIN").lower().rstrip("."),
             token_key_secret_id=required("TOKEN_KEY_SECRET_ID"),
@@ -137,6 +141,32 @@ def reconcile_every_minutes(env: Mapping[str, str] | None = None) -> int:
     raw = (os.environ if env is None else env).get("DNS_RECONCILE_RATE_MINUTES", "5")
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"DNS_RECONCILE_RATE_MINUTES must be a whole number of minutes, got {raw!r}")
+    return int(raw)
+
+
+# The tables whose changes are pushed to GraphSync channels, by the variable naming their stream.
+STREAMS = {"providers": "PROVIDERS_STREAM_ARN", "clusters": "CLUSTERS_STREAM_ARN", "storages": "STORAGES_STREAM_ARN"}
+MAX_KEEPALIVE_MINUTES = 9  # API Gateway closes a WebSocket connection idle for 10
+
+
+def stream_arn(table: str, env: Mapping[str, str] | None = None) -> str:
+    """The DynamoDB stream of `table` (`providers`, `clusters`, `storages`) whose records the
+    push functions receive. Read when `app.py` is imported, like the reconciler's rate: by
+    `chalice package`/`deploy` from the stage's variables (`scripts/stage_env.py` writes the
+    stack's), and by the local run from the stack it deploys into moto. Without one, a
+    placeholder of the same shape, so that packaging and the tests import the app all the same."""
+    value = (os.environ if env is None else env).get(STREAMS[table], "")
+    if value.strip():
+        return value.strip()
+    return f"arn:aws:dynamodb:us-east-1:000000000000:table/unconfigured-{table}/stream/1970-01-01T00:00:00.000"
+
+
+def keepalive_every_minutes(env: Mapping[str, str] | None = None) -> int:
+    """How often the GraphSync keepalive pushes every open channel its provider
+    (`GRAPHSYNC_KEEPALIVE_RATE_MINUTES`, default 5, at most 9: under API Gateway's idle timeout)."""
+    raw = (os.environ if env is None else env).get("GRAPHSYNC_KEEPALIVE_RATE_MINUTES", "5")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_KEEPALIVE_MINUTES:
+        raise ConfigurationError(f"GRAPHSYNC_KEEPALIVE_RATE_MINUTES must be 1 to {MAX_KEEPALIVE_MINUTES}, got {raw!r}")
     return int(raw)
 
 

@@ -128,6 +128,18 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     # Raised with ctool's description naming the service (`services.forbidden`).
     "tokenServiceForbidden": (400, "The service is forbidden for this subject."),
     "limitReached": (400, "The limit for {resourceDescription} has been reached: {limit}."),
+    # GraphSync (ctool's graph_sync errors) and what its storages' values must be.
+    "expectedHandshakeMessage": (400, "Handshake must be performed prior to any requests."),
+    "handshakeAlreadyDone": (400, "Handshake has already been done."),
+    "badVersion": (400, "Bad version - supported versions: {supportedVersions}."),
+    "badGRI": (400, "Provided GRI (Graph Resource Identifier) is invalid."),
+    "rpcUndefined": (400, "Requested RPC operation is not defined."),
+    "notSubscribable": (400, "Requested resource is not subscribable."),
+    "badValueQoSParameters": (400, "Provided QoS parameters are invalid."),
+    "requiresImportedStorage": (
+        400,
+        "Cannot apply for storage {storageId} - this operation requires an imported storage.",
+    ),
 }
 # Descriptions that change when an optional detail is given, as ctool renders them.
 WITH_DETAIL: dict[tuple[str, str], str] = {

@@ -14,7 +14,7 @@ import time
 from xml.etree import ElementTree
 
 from chalicelib.context import Context
-from chalicelib.store import clusters, db, identifiers, memberships, providers, tokens, users
+from chalicelib.store import clusters, connections, db, identifiers, memberships, providers, storages, tokens, users
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ PROBE_ID = "nagios-probe"
 
 def _probes(ctx: Context) -> dict[str, dict[str, str]]:
     """Each table's name and the key the probe reads."""
-    probes = {table.name(ctx): table.key_attributes(PROBE_ID) for table in (users.TABLE, tokens.TABLE, providers.TABLE)}
-    probes[clusters.TABLE.name(ctx)] = clusters.TABLE.key_attributes(PROBE_ID)
+    tables = (users.TABLE, tokens.TABLE, providers.TABLE, clusters.TABLE, connections.TABLE, storages.TABLE)
+    probes = {table.name(ctx): table.key_attributes(PROBE_ID) for table in tables}
     probes[memberships.TABLE.name(ctx)] = memberships.TABLE.key_attributes((PROBE_ID, PROBE_ID))
     probes[ctx.settings.identifiers_table] = {identifiers.KEY: PROBE_ID}
     return probes

@@ -433,8 +433,7 @@ class ErrorResponse(Model):
 
 
 class ProviderDetails(Model):
-    """Onezone's protected view of a provider. `online` is always false: this registry does not
-    hold the providers' connections, so it cannot know."""
+    """Onezone's protected view of a provider. `online`: whether its GraphSync channel is open."""
 
     providerId: str
     clusterId: str  # a Oneprovider's cluster has its id
@@ -671,6 +670,51 @@ class ConfineTokenRequest(RequestModel):
     REQUIRED: ClassVar[tuple[str, ...]] = ("token", "caveats")
     token: NonEmptyString
     caveats: Caveats
+
+
+# ---- storages (GraphSync) -----------------------------------------------------------------
+
+
+def _qos_parameters(value: Any, info: ValidationInfo) -> dict[str, Any]:
+    """An object of strings and numbers (Onezone's `qos_parameters` rule)."""
+    valid = isinstance(value, dict) and all(
+        isinstance(item, str) or (isinstance(item, (int, float)) and not isinstance(item, bool))
+        for item in value.values()
+    )
+    if not valid:
+        raise invalid("badValueQoSParameters")
+    return dict(value)
+
+
+QosParameters = Annotated[dict[str, Any], BeforeValidator(_qos_parameters)]
+STORAGE_FIELDS = ["imported", "name", "qosParameters", "readonly"]
+
+
+class StorageRequest(RequestModel):
+    """What a Oneprovider says of a storage (`storage.<id>.instance`); `qos_parameters` is the
+    deprecated name of `qosParameters`."""
+
+    name: Name | None = None
+    qosParameters: QosParameters | None = None
+    qos_parameters: QosParameters | None = None
+    imported: Boolean | None = None
+    readonly: Boolean | None = None
+
+    @property
+    def qos(self) -> dict[str, Any] | None:
+        return self.qosParameters if self.qosParameters is not None else self.qos_parameters
+
+
+class CreateStorageRequest(StorageRequest):
+    REQUIRED: ClassVar[tuple[str, ...]] = ("name",)
+
+
+class UpdateStorageRequest(StorageRequest):
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        if all(getattr(self, key) is None for key in (*STORAGE_FIELDS, "qos_parameters")):
+            raise invalid("missingAtLeastOneValue", keys=STORAGE_FIELDS)
+        return self
 
 
 # ---- Onepanel's calls ---------------------------------------------------------------------

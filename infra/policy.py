@@ -33,7 +33,10 @@ LOGS_STATEMENT = "Logs"
 # permissions, hence its one `*` resource. Like the logs, used by the runtime, not the app.
 TRACING_STATEMENT = "Tracing"
 TRACING_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-RUNTIME_STATEMENTS = (LOGS_STATEMENT, TRACING_STATEMENT)
+# DynamoDB Streams: Lambda's event source mappings read the tables' streams with the push
+# functions' role, for them; the app itself never calls these.
+STREAMS_STATEMENT = "Streams"
+RUNTIME_STATEMENTS = (LOGS_STATEMENT, TRACING_STATEMENT, STREAMS_STATEMENT)
 # SAM names the functions <stack name>-<logical id>-<suffix>, hence their log groups.
 LOG_GROUPS = "log-group:/aws/lambda/${AWS::StackName}-*"
 
@@ -132,6 +135,9 @@ def for_template(policy: dict[str, Any], stage: str, template: dict[str, Any]) -
             return {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:" + LOG_GROUPS}
         if service == "dynamodb" and resource.removeprefix("table/") in tables:
             return tables[resource.removeprefix("table/")]
+        table, _, stream = resource.removeprefix("table/").partition("/stream/")
+        if service == "dynamodb" and stream == "*" and table in tables:
+            return {"Fn::GetAtt": [tables[table]["Fn::GetAtt"][0], "StreamArn"]}
         if service == "secretsmanager" and resource.removeprefix("secret:").removesuffix("-??????") in secrets:
             return secrets[resource.removeprefix("secret:").removesuffix("-??????")]
         if service == "execute-api":  # `{api id}/{stage}/{method}/@connections/*`

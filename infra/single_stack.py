@@ -11,6 +11,8 @@ It is built from the other files rather than written by hand, so nothing is defi
 - each function's environment: for every variable of `infra.stack.OUTPUT_ENV`, the expression
   of the template output it comes from (`{"Ref": "UsersTable"}`, ...), so the functions read
   the stack's own resources and `scripts/stage_env.py` is not needed;
+- each push function's stream: the table's own (`Fn::GetAtt: [<Table>, StreamArn]`), in place
+  of the stage's stream ARN that `chalice package` read (its variable names the template output);
 - each function role's policy: `.chalice/policy-<stage>.json` with every resource replaced by
   a reference to the template's resource (`infra.policy.for_template`). Chalice gives the
   role its policy as a list, and the merge replaces lists, so the whole list is given here.
@@ -33,8 +35,11 @@ from typing import Any
 
 import yaml
 
+from chalicelib.config import STREAMS as STREAM_TABLES
 from infra import policy as policies
 from infra.stack import OUTPUT_ENV, load_template
+
+STREAMS = set(STREAM_TABLES.values())
 
 GATEWAY_RESPONSES = Path(__file__).with_name("chalice-merge.yaml")
 FRONT = Path(__file__).with_name("front.yaml")
@@ -48,6 +53,10 @@ LOG_GROUPS = {
     "WebsocketConnectLogGroup": "WebsocketConnect",
     "WebsocketMessageLogGroup": "WebsocketMessage",
     "WebsocketDisconnectLogGroup": "WebsocketDisconnect",
+    "ProviderPushesLogGroup": "ProviderPushes",
+    "ClusterPushesLogGroup": "ClusterPushes",
+    "StoragePushesLogGroup": "StoragePushes",
+    "GraphsyncKeepaliveLogGroup": "GraphsyncKeepalive",
 }
 FUNCTION_ALARMS = {
     "LambdaErrorsAlarm": API_FUNCTION,
@@ -88,6 +97,9 @@ def build(stage: str, sam: dict[str, Any]) -> dict[str, Any]:
         if name in resources:
             raise ValueError(f"resource name {name} is both the infra's and Chalice's")
         resources[name] = {"Properties": {"Environment": {"Variables": environment}}}
+        events = _own_streams(function, stage, infra)
+        if events:
+            resources[name]["Properties"]["Events"] = events
         outputs.setdefault(f"{name}Name", {"Value": {"Ref": name}})
         role = function["Properties"].get("Role")
         if not (isinstance(role, dict) and "Fn::GetAtt" in role):
@@ -142,6 +154,22 @@ def substitute(value: Any, given: dict[str, Any]) -> Any:
         }
         return {"Fn::Sub": [text, variables] if variables else text}
     return {key: substitute(item, given) for key, item in value.items()}
+
+
+def _own_streams(function: dict[str, Any], stage: str, infra: dict[str, Any]) -> dict[str, Any]:
+    """The function's DynamoDB stream events, pointed at the template's tables' streams: the
+    stream `chalice package` wrote is the stage's (or a placeholder), named by a variable whose
+    template output is the stream's `GetAtt`."""
+    variables = json.loads((policies.CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
+    by_arn = {variables[env]: infra["Outputs"][output]["Value"] for output, env in OUTPUT_ENV.items() if env in STREAMS}
+    events = {}
+    for event_name, event in function["Properties"].get("Events", {}).items():
+        if event.get("Type") == "DynamoDB":
+            stream = event["Properties"]["Stream"]
+            if stream not in by_arn:
+                raise ValueError(f"stream {stream} of {event_name} is none of the stage's streams")
+            events[event_name] = {"Properties": {"Stream": by_arn[stream]}}
+    return events
 
 
 def _watch(resources: dict[str, Any], functions: dict[str, Any]) -> None:

@@ -104,27 +104,59 @@ class Schedule(threading.Thread):
 
 
 class StreamPoller(threading.Thread):
-    """One event source mapping: a DynamoDB stream to one function."""
+    """One event source mapping: a DynamoDB stream to one function.
+
+    Each poll asks for a fresh iterator after the last record delivered (`AFTER_SEQUENCE_NUMBER`)
+    rather than following `NextShardIterator`: moto's iterators stop seeing new records once a
+    transaction on the table was cancelled (its rollback restores a copy of the table, stream
+    shard included), and a cancelled transaction is an everyday event here (a taken subdomain, a
+    used token). An iterator obtained anew reads the table's current shard. Starting at `LATEST`
+    is starting after the last record the stream holds when the poller starts.
+    """
 
     def __init__(self, functions: Functions, source: DynamoDBEventConfig, client: Any, region: str) -> None:
         super().__init__(name=f"stream-{source.name}", daemon=True)
         self.functions, self.source, self.client, self.region = functions, source, client, region
-        self.iterators: dict[str, str] = {}
+        self.after: dict[str, str | None] = {}  # shard -> the last sequence number delivered
         self.known: set[str] = set()
         self._discover(source.starting_position)
 
     def _discover(self, position: str) -> None:
-        """Iterators for the shards not read yet (the first ones from the starting position,
-        those that appear later - children of a closed shard - from their start)."""
+        """The shards not read yet: the first ones from the starting position, those that appear
+        later - children of a closed shard - from their start."""
         described = self.client.describe_stream(StreamArn=self.source.stream_arn)["StreamDescription"]
         for shard in described["Shards"]:
             shard_id = shard["ShardId"]
             if shard_id in self.known:
                 continue
             self.known.add(shard_id)
-            self.iterators[shard_id] = self.client.get_shard_iterator(
-                StreamArn=self.source.stream_arn, ShardId=shard_id, ShardIteratorType=position
-            )["ShardIterator"]
+            self.after[shard_id] = self._last_sequence(shard_id) if position == "LATEST" else None
+
+    def _iterator(self, shard_id: str) -> str:
+        after = self.after[shard_id]
+        where: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if after is not None:
+            where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+        iterator = self.client.get_shard_iterator(StreamArn=self.source.stream_arn, ShardId=shard_id, **where)
+        return str(iterator["ShardIterator"])
+
+    def _last_sequence(self, shard_id: str) -> str | None:
+        """The sequence number of the shard's last record now (None if it has none)."""
+        last = None
+        while True:
+            where = (
+                {"ShardIteratorType": "TRIM_HORIZON"}
+                if last is None
+                else {
+                    "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                    "SequenceNumber": last,
+                }
+            )
+            iterator = self.client.get_shard_iterator(StreamArn=self.source.stream_arn, ShardId=shard_id, **where)
+            records = self.client.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+            if not records:
+                return last
+            last = records[-1]["dynamodb"]["SequenceNumber"]
 
     def run(self) -> None:
         while True:
@@ -136,14 +168,13 @@ class StreamPoller(threading.Thread):
             time.sleep(POLL_SECONDS)
 
     def _poll(self) -> None:
-        for shard_id, iterator in list(self.iterators.items()):
-            answer = self.client.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
+        for shard_id in list(self.after):
+            answer = self.client.get_records(ShardIterator=self._iterator(shard_id), Limit=self.source.batch_size)
             if answer["Records"]:
                 self._deliver(answer["Records"])
-            if answer.get("NextShardIterator"):
-                self.iterators[shard_id] = answer["NextShardIterator"]
-            else:  # the shard is closed: its children carry on
-                del self.iterators[shard_id]
+                self.after[shard_id] = answer["Records"][-1]["dynamodb"]["SequenceNumber"]
+            if not answer.get("NextShardIterator"):  # the shard is closed: its children carry on
+                del self.after[shard_id]
                 self._discover("TRIM_HORIZON")
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ import base64
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -28,11 +28,20 @@ from chalicelib.store import users as user_store
 from chalicelib.users import accounts
 from infra import stack
 
-pytest_plugins = ["tests.aws_calls", "tests.localrun", "tests.cluster_fixtures"]
+pytest_plugins = ["tests.aws_calls", "tests.localrun", "tests.graphsync_helpers", "tests.cluster_fixtures"]
 
 USER_PASSWORD = "user-secret-1"
 # The app's tables, by the setting that names them.
-TABLES = ("USERS_TABLE", "TOKENS_TABLE", "PROVIDERS_TABLE", "CLUSTERS_TABLE", "MEMBERSHIPS_TABLE", "IDENTIFIERS_TABLE")
+TABLES = (
+    "USERS_TABLE",
+    "TOKENS_TABLE",
+    "PROVIDERS_TABLE",
+    "CLUSTERS_TABLE",
+    "MEMBERSHIPS_TABLE",
+    "IDENTIFIERS_TABLE",
+    "CONNECTIONS_TABLE",
+    "STORAGES_TABLE",
+)
 # Tests create many users; a cheap KDF keeps them fast. Hashes carry their parameters, so the
 # service verifies these exactly as it verifies production-strength ones.
 FAST_KDF = passwords.KdfParams(log2_n=4, r=1, p=1)
@@ -67,10 +76,24 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @dataclass
 class Backend:
-    """A module's moto backend: the deployed stack's outputs and its secrets' first values."""
+    """A module's moto backend: the deployed stack's outputs and its secrets' first values, and
+    what `restore` needs every test (clients, each table's key), made once."""
 
     env: dict[str, str]
     secrets: dict[str, str]
+    clients: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, list[str]] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self.clients:
+            self.clients[service] = boto3.client(service)
+        return self.clients[service]
+
+    def key(self, table: str) -> list[str]:
+        if table not in self.keys:
+            schema = self.client("dynamodb").describe_table(TableName=self.env[table])["Table"]["KeySchema"]
+            self.keys[table] = [k["AttributeName"] for k in schema]
+        return self.keys[table]
 
 
 @pytest.fixture(scope="module")
@@ -91,20 +114,21 @@ def restore(backend: Backend) -> None:
     """The stack as deployed: no item in any table, no record but the zone's own (NS, SOA), every
     secret at its first value."""
     env = backend.env
-    dynamodb = boto3.client("dynamodb")
+    dynamodb = backend.client("dynamodb")
     for table in TABLES:
-        key = [k["AttributeName"] for k in dynamodb.describe_table(TableName=env[table])["Table"]["KeySchema"]]
-        pages = dynamodb.get_paginator("scan").paginate(TableName=env[table], ProjectionExpression=", ".join(key))
+        pages = dynamodb.get_paginator("scan").paginate(
+            TableName=env[table], ProjectionExpression=", ".join(backend.key(table))
+        )
         for item in [item for page in pages for item in page["Items"]]:
             dynamodb.delete_item(TableName=env[table], Key=item)
-    route53 = boto3.client("route53")
+    route53 = backend.client("route53")
     pages = route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=env["HOSTED_ZONE_ID"])
     sets = [s for page in pages for s in page["ResourceRecordSets"] if s["Type"] not in ("NS", "SOA")]
     for start in range(0, len(sets), 500):
         changes = [{"Action": "DELETE", "ResourceRecordSet": s} for s in sets[start : start + 500]]
         route53.change_resource_record_sets(HostedZoneId=env["HOSTED_ZONE_ID"], ChangeBatch={"Changes": changes})
     _forget_route53_history(env["HOSTED_ZONE_ID"])
-    secretsmanager = boto3.client("secretsmanager")
+    secretsmanager = backend.client("secretsmanager")
     for secret_id, value in backend.secrets.items():
         if secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"] != value:
             secretsmanager.put_secret_value(SecretId=secret_id, SecretString=value)

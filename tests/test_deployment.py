@@ -5,6 +5,7 @@ What needs AWS runs against moto; `make package-check` builds and lints the real
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import json
 import shutil
@@ -122,6 +123,15 @@ FUNCTIONS = {
     "WebsocketConnect": "WebsocketConnectRole",
     "WebsocketMessage": "WebsocketMessageRole",
     "WebsocketDisconnect": "WebsocketDisconnectRole",
+    "ProviderPushes": "ProviderPushesRole",
+    "ClusterPushes": "ClusterPushesRole",
+    "StoragePushes": "StoragePushesRole",
+    "GraphsyncKeepalive": "GraphsyncKeepaliveRole",
+}
+STREAM_OF = {
+    "ProviderPushes": "PROVIDERS_STREAM_ARN",
+    "ClusterPushes": "CLUSTERS_STREAM_ARN",
+    "StoragePushes": "STORAGES_STREAM_ARN",
 }
 # The parts of `chalice package`'s template the single stack relies on (as chalice 1.34 names them).
 CHALICE_TEMPLATE = {
@@ -150,9 +160,22 @@ CHALICE_TEMPLATE = {
 }
 
 
+def chalice_template(stage: str) -> dict[str, Any]:
+    """`CHALICE_TEMPLATE` as `chalice package` makes it for `stage`: the push functions' events
+    name the stage's streams."""
+    variables = json.loads((policies.CHALICE / "config.json").read_text())["stages"][stage]["environment_variables"]
+    template = copy.deepcopy(CHALICE_TEMPLATE)
+    for function, variable in STREAM_OF.items():
+        stream = {"Stream": variables[variable], "BatchSize": 100, "StartingPosition": "LATEST"}
+        events = {f"{function}DynamodbEventSource": {"Type": "DynamoDB", "Properties": stream}}
+        template["Resources"][function]["Properties"]["Events"] = events
+    return template
+
+
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> None:
-    merge = single_stack.build(stage, CHALICE_TEMPLATE)
+    template = chalice_template(stage)
+    merge = single_stack.build(stage, template)
     infra = stack.load_template()
 
     gateway = yaml.safe_load(gateway_responses.MERGE_TEMPLATE.read_text())["Resources"]
@@ -162,6 +185,10 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
         variables = merge["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert variables == {env: infra["Outputs"][out]["Value"] for out, env in stack.OUTPUT_ENV.items()}
         assert merge["Outputs"][f"{function}Name"] == {"Value": {"Ref": function}}
+    for function, variable in STREAM_OF.items():  # each reads its own table's stream
+        [event] = merge["Resources"][function]["Properties"]["Events"].values()
+        output = next(out for out, env in stack.OUTPUT_ENV.items() if env == variable)
+        assert event["Properties"]["Stream"] == infra["Outputs"][output]["Value"]
     for role in FUNCTIONS.values():
         (policy,) = merge["Resources"][role]["Properties"]["Policies"]
         assert policy["PolicyName"] == f"{role}Policy"
@@ -193,7 +220,7 @@ def test_single_stack_wires_the_functions_to_the_stack_resources(stage: str) -> 
     )
     assert infra["Resources"]["LambdaErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"] == {"Ref": "AWS::StackName"}
     # Every reference resolves within the merged template.
-    known = set(merge["Resources"]) | set(CHALICE_TEMPLATE["Resources"]) | set(merge["Parameters"]) | PSEUDO_PARAMETERS
+    known = set(merge["Resources"]) | set(template["Resources"]) | set(merge["Parameters"]) | PSEUDO_PARAMETERS
     assert _references(merge) <= known
 
 
@@ -234,7 +261,7 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
     # ... and other functions <app_name>-<stage>-<name>, the name the app gives them.
     import app
 
-    [schedule] = app.app.event_sources
+    schedule = next(source for source in app.app.event_sources if source.name == "reconcile_dns")
     assert alarms["ReconcilerErrorsAlarm"]["Dimensions"] == [
         {"Name": "FunctionName", "Value": {"Fn::Sub": f"${{AWS::StackName}}-{schedule.name}"}}
     ]
@@ -250,7 +277,7 @@ def test_the_alarms_watch_what_the_functions_emit_and_notify_the_topic() -> None
     assert groups == {
         "/aws/lambda/${AWS::StackName}",
         "/aws/lambda/${AWS::StackName}-bootstrap_admin",
-        f"/aws/lambda/${{AWS::StackName}}-{schedule.name}",
+        *(f"/aws/lambda/${{AWS::StackName}}-{source.name}" for source in app.app.event_sources),
         # Chalice names the WebSocket API's functions by route, whatever the handlers' names.
         *(f"/aws/lambda/${{AWS::StackName}}-websocket_{route}" for route in ("connect", "message", "disconnect")),
     }
@@ -292,7 +319,7 @@ def test_the_fronts_own_answer_is_the_apps_not_found() -> None:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_the_single_stack_holds_the_front_on_its_own_apis_and_zone(stage: str) -> None:
-    merge = single_stack.build(stage, CHALICE_TEMPLATE)
+    merge = single_stack.build(stage, chalice_template(stage))
     infra = stack.load_template()
     assert set(FRONT["Resources"]) <= set(merge["Resources"])
     given = {"RestApiDomain", "RestApiStage", "WebsocketApiDomain", "WebsocketApiStage", "HostedZoneId"}

@@ -27,6 +27,7 @@ import pytest
 
 from infra import policy as policies
 from tests.aws_calls import RECORDED, Call, full_run_problem
+from tests.conftest import TABLES
 
 STAGES = ("dev", "prod")
 LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]  # Lambda's own logging
@@ -197,7 +198,7 @@ def test_stage_config_uses_the_policy_and_its_resources(stage: str) -> None:
     assert config["autogen_policy"] is False
     assert config["iam_policy_file"] == policies.path(stage).name
     granted = json.dumps(policies.load(stage))
-    for variable in ("USERS_TABLE", "TOKENS_TABLE", "PROVIDERS_TABLE", "CLUSTERS_TABLE", "IDENTIFIERS_TABLE"):
+    for variable in TABLES:
         assert f'table/{config["environment_variables"][variable]}"' in granted, variable
     for variable in ("TOKEN_KEY_SECRET_ID", "ADMIN_PASSWORD_SECRET_ID"):
         assert f'secret:{config["environment_variables"][variable]}-??????"' in granted, variable

@@ -7,8 +7,11 @@ import datetime
 import json
 import re
 
+import boto3
 import pytest
-from chalice.app import DynamoDBEvent, Rate
+from botocore.config import Config
+from chalice.app import DynamoDBEvent, DynamoDBEventConfig, Rate
+from moto import mock_aws
 
 from chalicelib import errors
 from scripts import event_sources, local_server, run_local
@@ -179,3 +182,41 @@ def test_the_servers_own_answers_are_the_gateway_responses() -> None:
 
 def test_the_channel_path_is_the_fronts() -> None:
     assert local_server.CHANNEL_PATH == "/graph_sync/provider"
+
+
+def test_a_stream_is_read_on_after_a_cancelled_transaction() -> None:
+    """moto's shard iterators go stale once a transaction on the table was cancelled (its
+    rollback restores a copy of the table); the poller takes a fresh iterator each time."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="polled",
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        arn = dynamodb.describe_table(TableName="polled")["Table"]["LatestStreamArn"]
+        dynamodb.put_item(TableName="polled", Item={"k": {"S": "before"}})  # LATEST: not delivered
+        delivered: list[str] = []
+
+        class Functions:
+            def invoke(self, _handler: str, _function: str, event: dict) -> None:
+                delivered.extend(r["dynamodb"]["Keys"]["k"]["S"] for r in event["Records"])
+
+        streams = boto3.client(
+            "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+        )
+        source = DynamoDBEventConfig("f", "app.f", arn, 100, "LATEST", 0)
+        poller = event_sources.StreamPoller(Functions(), source, streams, "us-east-1")  # type: ignore[arg-type]
+        dynamodb.put_item(TableName="polled", Item={"k": {"S": "a"}})
+        poller._poll()
+        taken = {
+            "Put": {"TableName": "polled", "Item": {"k": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(k)"}
+        }
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=[taken])
+        dynamodb.put_item(TableName="polled", Item={"k": {"S": "b"}})
+        poller._poll()
+        poller._poll()
+        assert delivered == ["a", "b"]

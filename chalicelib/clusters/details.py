@@ -7,7 +7,8 @@ Onezone's rules: a cluster is seen by its provider, its members and holders of
 `oz_clusters_update` - the membership item says who is a member (`clusters.access`). Onepanel also
 sends the hash of its GUI package, which Onezone would serve; this registry hosts no GUIs, so it
 stores the hash as given and answers 204 (Onezone answers 400 for a package it lacks, and
-Onepanel then uploads it).
+Onepanel then uploads it). The worker's release is also its
+provider's `version` in GraphSync, so it is written to the provider in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from chalicelib.errors import OnedataError
 from chalicelib.models import ClusterDetails, ClusterList, ServiceVersion, Subject, UpdateClusterRequest
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db, memberships
+from chalicelib.store import providers as provider_store
 from chalicelib.store.clusters import ClusterRecord
+from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.users import UserRecord
 
 
@@ -68,8 +71,23 @@ def of_member(ctx: Context, user: UserRecord, cluster_id: str) -> ClusterDetails
 
 
 def update(ctx: Context, caller: Caller, cluster_id: str, request: UpdateClusterRequest) -> None:
-    cluster = _allowed(ctx, caller, cluster_id, privileges.UPDATE, "oz_clusters_update")
+    """A provider changes its own cluster without reading it first (the write's condition says
+    whether it still exists); others' rights depend on their membership, which is read."""
+    if not (isinstance(caller, ProviderRecord) and caller.providerId == cluster_id):
+        cluster_id = _allowed(ctx, caller, cluster_id, privileges.UPDATE, "oz_clusters_update").clusterId
+    write(ctx, cluster_id, request)
+
+
+def write(ctx: Context, cluster_id: str, request: UpdateClusterRequest) -> None:
+    """Store what a cluster's services report (from REST or the provider's GraphSync channel)."""
     changes = request.model_dump(include={"workerVersion", "onepanelVersion", "onepanelProxy"}, exclude_none=True)
-    op = cluster_store.TABLE.update_op(ctx, cluster.clusterId, changes)["Update"]
-    if not db.conditional_write(ctx.aws.dynamodb.update_item, **op):
-        raise OnedataError("notFound")  # deregistered meanwhile
+    cluster_op = cluster_store.TABLE.update_op(ctx, cluster_id, changes)
+    if "workerVersion" not in changes:
+        if not db.conditional_write(ctx.aws.dynamodb.update_item, **cluster_op["Update"]):
+            raise OnedataError("notFound")  # deregistered meanwhile
+        return
+    release = {"workerRelease": changes["workerVersion"]["release"]}
+    try:
+        db.transact(ctx.aws.dynamodb, [cluster_op, provider_store.TABLE.update_op(ctx, cluster_id, release)])
+    except db.Cancelled:
+        raise OnedataError("notFound") from None

@@ -1,7 +1,8 @@
 """Deregistering a provider (`DELETE /provider`, `DELETE /providers/{id}`).
 
 One DynamoDB transaction removes what makes the provider a provider - its item, its cluster, its
-root token (so the token stops working at once) and its name, the subdomain claim - and
+root token (so the token stops working at once) and its name, the subdomain claim, the
+storages its op-worker declared (at most `store.storages.MAX_STORAGES`) - and
 as many of its cluster's memberships (each with the member's `clusters` entry) as a transaction
 holds besides: all of them in any cluster of up to `MEMBERS_IN_TRANSACTION` members. It is
 wrapped in a DNS transition that removes the delegation records first and puts them back if the
@@ -30,6 +31,7 @@ from chalicelib.providers.details import existing
 from chalicelib.store import clusters as cluster_store
 from chalicelib.store import db, identifiers, memberships
 from chalicelib.store import providers as provider_store
+from chalicelib.store import storages as storage_store
 from chalicelib.store import tokens as token_store
 from chalicelib.store.providers import ProviderRecord
 from chalicelib.store.users import UserRecord
@@ -39,7 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 OPS_PER_MEMBERSHIP = 2  # the membership item and the member's `clusters` entry
-FIXED_OPS = 5  # provider, cluster, root token, its name claim, the subdomain claim
+# provider, cluster, root token, its name claim, the subdomain claim, and each storage
+FIXED_OPS = 5 + storage_store.MAX_STORAGES
 MEMBERS_IN_TRANSACTION = (MAX_TRANSACTION_ITEMS - FIXED_OPS) // OPS_PER_MEMBERSHIP
 
 
@@ -47,11 +50,16 @@ def deregister(ctx: Context, provider: ProviderRecord) -> None:
     provider_id = provider.providerId
     members = [membership.userId for membership in memberships.of_cluster(ctx, provider_id)]
     ops: list[db.TransactItem] = [
-        provider_store.TABLE.delete_op(ctx, provider_id, expected={"dnsRevision": provider.dnsRevision}),
+        # At the revisions read: a DNS change or a storage added meanwhile makes the change retry,
+        # so nothing is left behind.
+        provider_store.TABLE.delete_op(
+            ctx, provider_id, expected={"dnsRevision": provider.dnsRevision, "revision": provider.revision}
+        ),
         cluster_store.TABLE.delete_op(ctx, provider_id, must_exist=False),
         token_store.TABLE.delete_op(ctx, provider.rootTokenId, must_exist=False),  # gone if the provider deleted it
         identifiers.forget_op(ctx, token_store.NAME_CLAIM, f"{provider_id}:{issuing.ROOT_TOKEN_NAME}"),
     ]
+    ops += [storage_store.TABLE.delete_op(ctx, storage_id) for storage_id in provider.storages]
     if provider.subdomain:
         ops.append(identifiers.release_op(ctx, identifiers.SUBDOMAIN, provider.subdomain, provider_id))
     for user_id in members[:MEMBERS_IN_TRANSACTION]:

@@ -22,6 +22,7 @@ def describe(provider: ProviderRecord) -> ProviderDetails:
         domain=provider.domain,
         latitude=provider.latitude,
         longitude=provider.longitude,
+        online=provider.online(),
     )
 
 

@@ -9,6 +9,8 @@ releases the reservation. TXT records live under the subdomain, so leaving it re
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.context import Context
 from chalicelib.dns import names, transitions
 from chalicelib.models import DomainConfig, UpdateDomainConfigRequest
@@ -27,7 +29,12 @@ def describe(provider: ProviderRecord) -> DomainConfig:
 
 
 def update(ctx: Context, provider: ProviderRecord, body: bytes | None) -> None:
-    data = parse_json_object(body)
+    """`PATCH /provider/domain_config`."""
+    apply(ctx, provider, parse_json_object(body))
+
+
+def apply(ctx: Context, provider: ProviderRecord, data: dict[str, Any]) -> None:
+    """A new domain configuration, from REST or GraphSync (`provider.self.domain_config`)."""
     names.require_support(ctx, data)
     request = validate(UpdateDomainConfigRequest, data)
     changed = _changed(ctx, provider, request)

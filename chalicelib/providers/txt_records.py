@@ -15,22 +15,33 @@ default), so each provider gets at most `MAX_RECORDS`, ample for certificates.
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.context import Context
 from chalicelib.dns import names, transitions
 from chalicelib.errors import OnedataError
 from chalicelib.models import SetDnsTxtRecordRequest
 from chalicelib.store.providers import ProviderRecord, TxtRecord
-from chalicelib.validation import parse
+from chalicelib.validation import parse, validate
 
 MAX_RECORDS = 10
 FIELDS = ("txtRecords",)
 
 
 def put(ctx: Context, provider: ProviderRecord, record_name: str, body: bytes | None) -> None:
-    """Create or replace a TXT record. Checked in Onezone's order: the values first, then whether
-    the provider has a subdomain to put it under."""
+    """Create or replace a TXT record (`PUT`). Checked in Onezone's order: the name, the values,
+    then whether the provider has a subdomain to put it under."""
     label = names.txt_label(record_name)
-    request = parse(SetDnsTxtRecordRequest, body)
+    _put(ctx, provider, label, parse(SetDnsTxtRecordRequest, body))
+
+
+def create(ctx: Context, provider: ProviderRecord, record_name: str, data: dict[str, Any]) -> None:
+    """The same, asked over GraphSync (`create provider.self.dns_txt_record,<name>`)."""
+    label = names.txt_label(record_name)
+    _put(ctx, provider, label, validate(SetDnsTxtRecordRequest, data))
+
+
+def _put(ctx: Context, provider: ProviderRecord, label: str, request: SetDnsTxtRecordRequest) -> None:
     if not (provider.subdomainDelegation and provider.subdomain):
         raise OnedataError("subdomainDelegationDisabled")
     names.check_txt_length(ctx, provider.subdomain, label)

@@ -22,6 +22,7 @@ class ClusterRecord(Model):
     workerVersion: dict[str, str] = UNKNOWN_VERSION
     onepanelVersion: dict[str, str] = UNKNOWN_VERSION
     onepanelProxy: bool = True
+    revision: int = db.FIRST_REVISION  # raised by every write (`db.Table`), as GraphSync needs
 
 
-TABLE = db.Table("clusters_table", "clusterId", ClusterRecord)
+TABLE = db.Table("clusters_table", "clusterId", ClusterRecord, revisioned=True)

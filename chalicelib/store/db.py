@@ -104,6 +104,14 @@ def transact(client: Any, items: Sequence[TransactItem], request_token: str | No
 
 KeyValue = str | tuple[str, str]  # a partition key, or (partition key, sort key)
 
+# Every write of a revisioned record raises its `revision` by one; an item written before
+# revisions existed counts as revision 1 (what its view showed), so its first write makes it 2.
+REVISION = "revision"
+FIRST_REVISION = 1
+BUMP_REVISION = "#revision = if_not_exists(#revision, :revisionBase) + :revisionStep"
+BUMP_NAMES = {"#revision": REVISION}
+BUMP_VALUES = {":revisionBase": {"N": str(FIRST_REVISION)}, ":revisionStep": {"N": "1"}}
+
 
 class Table(Generic[Record]):
     """One table holding one kind of record, keyed by a string attribute (`key`) and, in a table
@@ -115,6 +123,13 @@ class Table(Generic[Record]):
 
     The table *name* is looked up in the settings at call time (`settings_attr`), so the same
     code serves every stage and every moto backend.
+
+    A `revisioned` table's records carry a `revision` that every write through this class (and
+    every write of its store module, through `BUMP_REVISION`) raises by one, in the same request
+    as the change itself: GraphSync clients keep the copy with the highest revision, so a change
+    that did not raise it would never reach them, and one that lowered it would make them retry
+    for ever. Putting it here, under every REST, channel and reconciler write, means no caller
+    can forget it.
     """
 
     def __init__(
@@ -123,12 +138,14 @@ class Table(Generic[Record]):
         key: str,
         model: type[Record],
         sort_key: str | None = None,
+        revisioned: bool = False,
         string_sets: frozenset[str] = frozenset(),
     ) -> None:
         self.settings_attr = settings_attr
         self.key = key
         self.sort_key = sort_key
         self.model = model
+        self.revisioned = revisioned
         self.string_sets = string_sets
 
     def name(self, ctx: Context) -> str:
@@ -139,8 +156,11 @@ class Table(Generic[Record]):
         return self.model.model_validate(item) if item else None
 
     def item(self, record: Record, exclude: set[str] | None = None) -> Item:
-        """`record` as a DynamoDB item, its `string_sets` as string sets."""
+        """`record` as a new DynamoDB item: its `string_sets` as string sets, a revisioned
+        record at its first revision."""
         data = record.model_dump(mode="json", exclude=exclude)
+        if self.revisioned:
+            data[REVISION] = FIRST_REVISION
         item = encode({name: value for name, value in data.items() if name not in self.string_sets})
         for name in self.string_sets:
             if data.get(name):
@@ -148,7 +168,8 @@ class Table(Generic[Record]):
         return item
 
     def put_new_op(self, ctx: Context, record: Record, exclude: set[str] | None = None) -> TransactItem:
-        """Insert `record`; the transaction fails if an item with its key exists."""
+        """Insert `record` (at its first revision, if revisioned); the transaction fails if an
+        item with its key exists."""
         return {
             "Put": {
                 "TableName": self.name(ctx),
@@ -184,13 +205,20 @@ class Table(Generic[Record]):
         expected: Mapping[str, Any] | None = None,
     ) -> TransactItem:
         """Set `changes` on an existing item (`None` removes the attribute), provided its
-        attributes still hold the `expected` values (optimistic concurrency)."""
+        attributes still hold the `expected` values (optimistic concurrency); a revisioned
+        record's revision goes up with them."""
+        if REVISION in changes or set(changes) & set(self.string_sets):
+            raise ValueError(f"{sorted(changes)}: revisions and string sets have writes of their own")
         names = {f"#a{i}": name for i, name in enumerate(changes)}
         sets = [f"{alias} = :v{i}" for i, (alias, name) in enumerate(names.items()) if changes[name] is not None]
         removes = [alias for alias, name in names.items() if changes[name] is None]
+        values = {f":v{i}": encode_value(value) for i, value in enumerate(changes.values()) if value is not None}
+        if self.revisioned:
+            sets.append(BUMP_REVISION)
+            names.update(BUMP_NAMES)
+            values.update(BUMP_VALUES)
         clauses = (["SET " + ", ".join(sets)] if sets else []) + (["REMOVE " + ", ".join(removes)] if removes else [])
         expression = " ".join(clauses)
-        values = {f":v{i}": encode_value(value) for i, value in enumerate(changes.values()) if value is not None}
         return {
             "Update": {
                 "TableName": self.name(ctx),
@@ -224,14 +252,20 @@ class Table(Generic[Record]):
         removing one it lacks, changes nothing and fails nothing."""
         if attribute not in self.string_sets:
             raise ValueError(f"{attribute} is not a string set of {self.settings_attr}")
+        expression = f"{'ADD' if add else 'DELETE'} #set :member"
+        names, values = {"#set": attribute}, {":member": {"SS": [member]}}
+        if self.revisioned:
+            expression = f"SET {BUMP_REVISION} {expression}"
+            names.update(BUMP_NAMES)
+            values.update(BUMP_VALUES)
         return {
             "Update": {
                 "TableName": self.name(ctx),
                 "Key": self.key_of(key_value),
-                "UpdateExpression": f"{'ADD' if add else 'DELETE'} #set :member",
+                "UpdateExpression": expression,
                 "ConditionExpression": f"attribute_exists({self.key})",
-                "ExpressionAttributeNames": {"#set": attribute},
-                "ExpressionAttributeValues": {":member": {"SS": [member]}},
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
             }
         }
 
@@ -292,6 +326,9 @@ class Table(Generic[Record]):
             names[f"#e{i}"] = name
             if value is None:
                 condition.append(f"attribute_not_exists(#e{i})")
+            elif name == REVISION and value == FIRST_REVISION:  # an item from before revisions
+                condition.append(f"(attribute_not_exists(#e{i}) OR #e{i} = :e{i})")
+                values[f":e{i}"] = encode_value(value)
             else:
                 condition.append(f"#e{i} = :e{i}")
                 values[f":e{i}"] = encode_value(value)

@@ -1,4 +1,4 @@
-"""Graph resource identifiers (GRIs), as far as `api` caveats need them.
+"""Graph resource identifiers (GRIs): the resources of `api` caveats and of GraphSync requests.
 
 An `api` caveat whitelists operations by `<service>/<operation>/<GRI pattern>`, e.g.
 `ozw/get/provider.*.instance:protected`. Every REST operation of Onezone stands for one
@@ -70,14 +70,55 @@ OPERATIONS = frozenset({"create", "get", "update", "delete"})
 WILDCARD = "*"
 
 
+def _serialize(entity_type: str, entity_id: str | None, aspect: str, scope: str) -> str:
+    return f"{entity_type}.{'null' if entity_id is None else entity_id}.{aspect}:{scope}"
+
+
+def _parse(text: str, wildcards: bool) -> tuple[str, str | None, str, str]:
+    """ctool's `gri:deserialize`: `<type>.<id>.<aspect>[,<parameter>][:<scope>]`, the id `null`
+    for none, the scope `private` when left out; `ValueError` for anything else (and, unless
+    `wildcards`, for a `*` anywhere)."""
+    entity_type, entity_id, aspect_and_scope = text.split(".")
+    aspect, *scope = aspect_and_scope.split(":")
+    parts = aspect.split(",")
+    if len(scope) > 1 or len(parts) > 2 or not all(parts) or not entity_id:
+        raise ValueError(f"not a GRI: {text!r}")
+    scope_name = scope[0] if scope else "private"
+    allowed = {WILDCARD} if wildcards else set()
+    if entity_type not in ENTITY_TYPES | allowed:
+        raise ValueError(f"unknown entity type in {text!r}")
+    if scope_name not in SCOPES | allowed:
+        raise ValueError(f"unknown scope in {text!r}")
+    if not wildcards and WILDCARD in (entity_id, *parts):
+        raise ValueError(f"a wildcard in {text!r}")
+    return entity_type, None if entity_id == "null" else entity_id, aspect, scope_name
+
+
 @dataclass(frozen=True)
 class Gri:
-    """One concrete resource: what a REST operation acts on."""
+    """One concrete resource: what a REST operation or a GraphSync request acts on."""
 
     type: str
     id: str | None
     aspect: str  # `name` or `name,parameter`
     scope: str = "private"
+
+    def serialize(self) -> str:
+        return _serialize(self.type, self.id, self.aspect, self.scope)
+
+    @classmethod
+    def parse(cls, text: str) -> Gri:
+        return cls(*_parse(text, wildcards=False))
+
+    @property
+    def aspect_name(self) -> str:
+        return self.aspect.partition(",")[0]
+
+    @property
+    def parameter(self) -> str | None:
+        """The aspect's parameter (`dns_txt_record,<name>` -> `<name>`), if it has one."""
+        _name, comma, parameter = self.aspect.partition(",")
+        return parameter if comma else None
 
 
 @dataclass(frozen=True)
@@ -88,20 +129,11 @@ class GriPattern:
     scope: str
 
     def serialize(self) -> str:
-        return f"{self.type}.{'null' if self.id is None else self.id}.{self.aspect}:{self.scope}"
+        return _serialize(self.type, self.id, self.aspect, self.scope)
 
     @classmethod
     def parse(cls, text: str) -> GriPattern:
-        entity_type, entity_id, aspect_and_scope = text.split(".")
-        aspect, *scope = aspect_and_scope.split(":")
-        if len(scope) > 1 or len(aspect.split(",")) > 2:
-            raise ValueError(f"not a GRI pattern: {text!r}")
-        scope_name = scope[0] if scope else "private"
-        if entity_type != WILDCARD and entity_type not in ENTITY_TYPES:
-            raise ValueError(f"unknown entity type in {text!r}")
-        if scope_name != WILDCARD and scope_name not in SCOPES:
-            raise ValueError(f"unknown scope in {text!r}")
-        return cls(entity_type, None if entity_id == "null" else entity_id, aspect, scope_name)
+        return cls(*_parse(text, wildcards=True))
 
     def matches(self, gri: Gri) -> bool:
         return (
