@@ -125,6 +125,17 @@ def test_an_op_worker_lives_its_life_against_make_run(local: LocalRun) -> None:
     assert local.a_record(f"opw-blackbox.{ZONE}") == ["192.0.2.31"]
     worker.ping()  # op-worker's keepalive; the server ignores it
 
+    # its identity token, minted over the channel as op-worker does for Onepanel's sign-ins
+    identity = worker.ok(
+        f"token.null.provider_temporary_token,{provider_id}:private",
+        "create",
+        {"type": {"identityToken": {}}, "caveats": [{"type": "time", "validUntil": int(time.time()) + 900}]},
+    )
+    assert identity["format"] == "value"
+    status, verified = rest(local, "POST", "/tokens/verify_identity_token", {"token": identity["value"]})
+    assert status == 200, verified
+    assert verified["subject"] == {"type": "oneprovider", "id": provider_id}
+
     # a REST change reaches it
     token = confine(root_token, f"time < {int(time.time()) + 900}")
     assert rest(local, "PATCH", "/provider", {"name": "Renamed over REST"}, token)[0] == 204

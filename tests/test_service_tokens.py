@@ -15,10 +15,6 @@ from typing import Any
 import pytest
 
 from chalicelib import context
-from chalicelib.models import CreateTemporaryTokenRequest
-from chalicelib.store import providers as provider_store
-from chalicelib.tokens import provider_tokens
-from chalicelib.validation import validate
 from tests.conftest import Api, error_of
 from tests.provider_helpers import Registered, register_provider
 from tests.token_helpers import identifier_of
@@ -106,18 +102,6 @@ def test_revoking_a_providers_temporary_tokens(api: Api, krk: Registered) -> Non
     assert error_of(revoked)["id"] == "tokenRevoked"
     fresh = identity_of(api, krk)
     assert api.call("POST", "/tokens/verify_identity_token", {"token": fresh}).status_code == 200
-
-
-def test_the_graphsync_entry_point(api: Api, krk: Registered) -> None:
-    """What op-worker's `create token.null.provider_temporary_token,<id>` request will call."""
-    ctx = context.current()
-    provider = provider_store.TABLE.get(ctx, krk.id)
-    minted = provider_tokens.create_temporary(
-        ctx, provider, validate(CreateTemporaryTokenRequest, identity_body())
-    ).token
-    assert api.call("POST", "/tokens/verify_identity_token", {"token": minted}).json_body["subject"]["id"] == krk.id
-    with pytest.raises(Exception, match="tokenTimeCaveatRequired"):
-        provider_tokens.create_temporary(ctx, provider, validate(CreateTemporaryTokenRequest, {}))
 
 
 def test_who_manages_a_providers_tokens(api: Api, alice: str, krk: Registered) -> None:
