@@ -18,7 +18,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, Request, WebsocketEvent
 
 from chalicelib import config, context, observability
 from chalicelib.api import clusters, members, provider_tokens, providers, tokens, users, zone
-from chalicelib.api.routing import ACCEPTED_CONTENT_TYPES
+from chalicelib.api.routing import ACCEPTED_CONTENT_TYPES, most_specific_first
 from chalicelib.errors import OnedataError
 from chalicelib.responses import error as handle_error
 
@@ -59,6 +59,7 @@ def _reject_other_methods() -> None:
 
 
 _reject_other_methods()
+most_specific_first(app.routes)
 
 
 @app.lambda_function(name="bootstrap_admin")

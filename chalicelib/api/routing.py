@@ -130,6 +130,24 @@ def location(path: str) -> dict[str, str]:
     return {"Location": f"https://{context.current().settings.zone_domain}{API}{path}"}
 
 
+def most_specific_first(routes: dict[str, Any]) -> None:
+    """Reorder an app's route table in place so that a literal segment comes before a parameter
+    at the same place (`/user/clusters/join` before `/user/clusters/{cluster_id}`).
+
+    API Gateway itself prefers the literal, wherever the paths are listed. Some of its emulators
+    (LocalStack 2.3.2, which `make deploy-check` deploys into) take the first path that matches,
+    in the order Chalice's swagger lists them - which is this table's order. Every path here
+    serves every method (Onedata's 405 for the ones it does not), so that order decides.
+    """
+
+    def specificity(path: str) -> tuple[tuple[bool, str], ...]:
+        return tuple((part.startswith("{"), "" if part.startswith("{") else part) for part in path.split("/"))
+
+    ordered = sorted(routes.items(), key=lambda item: specificity(item[0]))
+    routes.clear()
+    routes.update(ordered)
+
+
 @functools.cache
 def api_operations(method: str, resource: str) -> tuple[ApiOperation, ...]:
     """What the route is to `api` caveats, parsed the first time a request asks."""
