@@ -75,9 +75,12 @@ deploy-check: venv emulator-venv
 bench: package-check
 	$(BIN)/python bench/run.py
 
-## test: everything CI runs
+## test: everything CI runs. The suite runs on TEST_PROCESSES processes (pytest-xdist, a module
+## per process at a time); the IAM policy tests then judge the AWS calls all of them made.
+TEST_PROCESSES ?= 2
 test: lint package-check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile --aws-calls-out out/aws-calls.json
+	$(BIN)/python -m pytest tests/test_iam_policy.py --aws-calls-in out/aws-calls.json
 
 ## deploy: the whole stage on AWS, created or updated (see infra/README.md):
 ##   make deploy STAGE=prod ZONE_DOMAIN=onezone.example.com [EXISTING_HOSTED_ZONE_ID=Z...] [REGION=eu-central-1]

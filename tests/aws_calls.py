@@ -12,10 +12,17 @@ moto) are not seen at all, nor are those of the `chalice local` subprocess of th
 `tests/test_iam_policy.py` holds the recorded calls against the stage policies. This plugin
 also runs those tests last, wherever they were collected, and tells them whether the whole
 suite ran (`full_run_problem`): only then is "a permission nobody used" meaningful.
+
+Split over processes (`make test` runs the suite on pytest-xdist's workers), no process sees
+every call. Then `--aws-calls-out FILE` leaves the policy tests out, gathers each worker's calls
+and whether the whole suite ran to a clean end, and writes them to FILE; a second session,
+`pytest tests/test_iam_policy.py --aws-calls-in FILE`, judges those.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -113,9 +120,64 @@ RECORDED: set[Call] = set()
 @dataclass
 class _Run:
     deselected: int = 0
+    # Read from `--aws-calls-in`: why the session that recorded the calls was not the whole suite
+    # run to a clean end (None: it was), and that they were read at all.
+    loaded: bool = False
+    loaded_problem: str | None = None
+    # Gathered from xdist's workers, for `--aws-calls-out`.
+    worker_problems: list[str] = dataclasses.field(default_factory=list)
 
 
 _RUN = _Run()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aws calls", "the app's AWS calls, for tests/test_iam_policy.py")
+    group.addoption("--aws-calls-out", metavar="FILE", help="leave the policy tests out; write the calls to FILE")
+    group.addoption("--aws-calls-in", metavar="FILE", help="judge the calls a --aws-calls-out session wrote")
+
+
+def _encode(calls: set[Call]) -> list[dict[str, Any]]:
+    return [dataclasses.asdict(call) for call in sorted(calls, key=repr)]
+
+
+def _decode(rows: list[dict[str, Any]]) -> set[Call]:
+    """The exact inverse of `_encode` (JSON has lists where the calls have tuples)."""
+    return {Call(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()}) for row in rows}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    source = config.getoption("aws_calls_in", None)
+    if source:
+        recorded = json.loads(Path(source).read_text())
+        RECORDED.update(_decode(recorded["calls"]))
+        _RUN.loaded, _RUN.loaded_problem = True, recorded["problem"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    target = session.config.getoption("aws_calls_out", None)
+    if not target:
+        return
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand its share to the controller
+        workeroutput["aws_calls"] = _encode(RECORDED)
+        workeroutput["aws_calls_problem"] = _session_problem(session)
+        return
+    problems = [problem for problem in (_session_problem(session), *_RUN.worker_problems) if problem]
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    Path(target).write_text(json.dumps({"calls": _encode(RECORDED), "problem": problems[0] if problems else None}))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist's controller, as each worker ends: its calls, and whether its share ran cleanly."""
+    output = getattr(node, "workeroutput", {})
+    if error or "aws_calls" not in output:
+        _RUN.worker_problems.append(f"a worker ended abnormally ({error})")
+        return
+    RECORDED.update(_decode(output["aws_calls"]))
+    if output["aws_calls_problem"]:
+        _RUN.worker_problems.append(output["aws_calls_problem"])
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -146,13 +208,26 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The policy tests judge what every other test recorded: they run after all of them."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The policy tests judge what every other test recorded: they run after all of them - or,
+    with `--aws-calls-out`, in the session that reads the calls."""
+    if config.getoption("aws_calls_out", None):
+        items[:] = [item for item in items if Path(str(item.path)) != POLICY_TESTS]
     items.sort(key=lambda item: Path(str(item.path)) == POLICY_TESTS)  # stable: keeps the rest in order
 
 
 def full_run_problem(session: pytest.Session) -> str | None:
-    """Why this session is not the whole suite run to a clean end (None when it is)."""
+    """Why the calls judged are not those of the whole suite run to a clean end (None when they
+    are): this session's, or that of the session which recorded them (`--aws-calls-in`)."""
+    if _RUN.loaded:
+        return _RUN.loaded_problem
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return "each xdist worker sees only its share of the calls (make test: --aws-calls-out)"
+    return _session_problem(session)
+
+
+def _session_problem(session: pytest.Session) -> str | None:
+    """Why this session (or this worker's share of it) is not the whole suite run cleanly."""
     config = session.config
     base = Path(config.invocation_params.dir)
     for arg in config.args:
@@ -164,8 +239,6 @@ def full_run_problem(session: pytest.Session) -> str | None:
         return f"{_RUN.deselected} tests were deselected"
     if config.getoption("ignore", None) or config.getoption("ignore_glob", None):
         return "tests were --ignore'd"
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return "each xdist worker sees only its share of the calls"
     if session.testsfailed:
         return "other tests failed, so some of their calls may be missing"
     return None

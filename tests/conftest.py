@@ -47,6 +47,19 @@ TABLES = (
 FAST_KDF = passwords.KdfParams(log2_n=4, r=1, p=1)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each of schemathesis' operation items (tests/test_contract.py) its own node id.
+
+    Schemathesis 4.32.5 names them `test[GET /path]`, but pytest 9.2 builds a node id from the
+    function's name and a parametrization's id, which those items lack: every operation had the
+    same id, and pytest-xdist, which hands out work by node id, ran only a few of them."""
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label and isinstance(item, pytest.Function) and item.nodeid.endswith(f"::{item.originalname}"):
+            item._id = item.parent.id.child(item.originalname).with_params(label)  # type: ignore[union-attr]
+
+
 def isolate_aws(env: pytest.MonkeyPatch) -> None:
     """Fake credentials, and nothing that could point boto3 at a real endpoint."""
     for name in list(os.environ):

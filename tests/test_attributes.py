@@ -73,7 +73,11 @@ def test_magnitudes_below_dynamodbs_smallest_are_stored_as_zero() -> None:
     assert to_attribute(1e-130) == reference(1e-130)
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**38 + 1, 1e200, {1, 2}, object()], ids=repr)
+@pytest.mark.parametrize(
+    "value",
+    [float("nan"), float("inf"), 10**38 + 1, 1e200, {1, 2}, object()],
+    ids=["nan", "inf", "above-dynamodb-range", "1e200", "set-of-numbers", "object"],
+)
 def test_what_dynamodb_cannot_store_fails_before_a_request(value: Any) -> None:
     with pytest.raises((TypeError, ArithmeticError)):
         to_attribute(value)
